@@ -1,0 +1,1 @@
+"""Trade copier core: domain, data access, brokers, provisioning and the logic the Lambda handlers call."""

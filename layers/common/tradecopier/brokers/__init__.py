@@ -1,0 +1,1 @@
+"""Broker adapters behind one interface (``base.BrokerAccount``); ``paper`` is the built-in one."""

@@ -1,0 +1,105 @@
+"""The broker interface every adapter implements (paper now; Tradovate, ProjectX, Alpaca later).
+
+An adapter is bound to one account. Every call that creates an order carries the copier's
+deterministic ``client_order_id``; placing twice with the same id returns the first order and
+never creates a second one (the adapter looks the order up before any retry). Errors come in the
+two kinds the executor treats differently: ``BrokerRejected`` (a business "no": recorded, never
+retried) and ``BrokerUnreachable`` (transient: retried, then the follower is locked).
+Positions are signed quantities whatever the broker reports; symbol mapping lives in adapters.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+from pydantic import Field
+
+from tradecopier.domain.models import (
+    FollowerOrder,
+    OrderStatus,
+    OrderType,
+    Price,
+    Side,
+    StrictModel,
+    Symbol,
+)
+
+
+class BrokerError(Exception):
+    """Base of the errors an adapter raises."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BrokerRejected(BrokerError):
+    """The broker said no (risk, buying power, invalid order, order not working). Do not retry."""
+
+
+class BrokerUnreachable(BrokerError):
+    """The broker could not be reached or timed out: the outcome is unknown. Retry safely."""
+
+
+class BrokerOrder(StrictModel):
+    """An order as the broker reports it (API.md ``GET /accounts/{id}/orders``)."""
+
+    broker_order_id: str
+    client_order_id: str
+    symbol: Symbol
+    side: Side
+    qty: int
+    order_type: OrderType
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    status: OrderStatus
+    fill_price: Price | None = None
+    reject_reason: str | None = None
+
+
+class BrokerPosition(StrictModel):
+    symbol: Symbol
+    qty: int = Field(description="signed: long > 0, short < 0")
+    avg_price: Price | None = None
+
+
+class FlattenResult(StrictModel):
+    cancelled_order_ids: list[str]
+    closing_order: BrokerOrder | None
+
+
+class BrokerAccount(Protocol):
+    """One account at one broker."""
+
+    account_id: str
+
+    def place(self, order: FollowerOrder) -> BrokerOrder:
+        """Places ``order``; idempotent on ``order.client_order_id``."""
+        ...
+
+    def modify(
+        self,
+        broker_order_id: str,
+        *,
+        qty: int | None,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
+        client_order_id: str,
+    ) -> BrokerOrder:
+        """Changes a working order. May return a new ``broker_order_id`` (cancel/replace brokers)."""
+        ...
+
+    def cancel(self, broker_order_id: str) -> BrokerOrder:
+        """Cancels a working order; cancelling an already cancelled order returns it unchanged."""
+        ...
+
+    def flatten(self, symbol: str, client_order_id: str) -> FlattenResult:
+        """Cancels working orders in ``symbol`` and closes the position with a market order."""
+        ...
+
+    def positions(self) -> list[BrokerPosition]: ...
+
+    def orders(self) -> list[BrokerOrder]: ...
+
+    def find_by_client_order_id(self, client_order_id: str) -> BrokerOrder | None: ...

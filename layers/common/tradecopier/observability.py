@@ -1,0 +1,61 @@
+"""Logger, tracer and metrics, created once per cold start, and the metric catalogue.
+
+Every metric the copier emits is named here, in one place, so the dashboard, the alarms and the
+test that keeps them consistent all read the same list.
+
+Dimensions: every metric carries exactly one dimension, ``service`` (``POWERTOOLS_SERVICE_NAME``,
+the same value for all functions). Per-group or per-account dimensions would make the number of
+custom metrics, and so the bill, grow with the number of followers; who-got-what lives in the copy
+records and the logs instead, and per-follower queue health comes free from the AWS/SQS metrics.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+NAMESPACE = "TradeCopier"
+SERVICE = "trade-copier"
+
+
+class MetricName(StrEnum):
+    """The metric catalogue. Unit and meaning are in ``CATALOGUE``."""
+
+    EVENTS_ACCEPTED = "EventsAccepted"
+    EVENTS_DUPLICATE = "EventsDuplicate"
+    EVENTS_REFUSED = "EventsRefused"
+    COPIES_PLACED = "CopiesPlaced"
+    COPIES_SKIPPED = "CopiesSkipped"
+    COPIES_REJECTED = "CopiesRejected"
+    COPIES_FAILED = "CopiesFailed"
+    COPY_LATENCY = "CopyLatency"
+    FOLLOWERS_LOCKED = "FollowersLocked"
+    PROVISIONING_FAILURES = "ProvisioningFailures"
+
+
+CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
+    MetricName.EVENTS_ACCEPTED: (MetricUnit.Count, "leader events accepted at ingest (202)"),
+    MetricName.EVENTS_DUPLICATE: (MetricUnit.Count, "leader events answered 200 duplicate"),
+    MetricName.EVENTS_REFUSED: (MetricUnit.Count, "leader events refused with a 4xx or 5xx (any code)"),
+    MetricName.COPIES_PLACED: (MetricUnit.Count, "copies done on a follower's broker"),
+    MetricName.COPIES_SKIPPED: (MetricUnit.Count, "copies not sent, with a reason (locked, sized to 0, ...)"),
+    MetricName.COPIES_REJECTED: (MetricUnit.Count, "copies the follower's broker or a risk rule refused"),
+    MetricName.COPIES_FAILED: (MetricUnit.Count, "copies given up after retries; the follower is locked"),
+    MetricName.COPY_LATENCY: (
+        MetricUnit.Milliseconds,
+        "from the event's acceptance at ingest to the follower broker's acknowledgement",
+    ),
+    MetricName.FOLLOWERS_LOCKED: (MetricUnit.Count, "followers locked, by the executor or by the admin API"),
+    MetricName.PROVISIONING_FAILURES: (MetricUnit.Count, "follower provisioning or teardown steps that failed"),
+}
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def count(name: MetricName, value: float = 1) -> None:
+    """Adds one data point of a catalogued metric, in its catalogued unit."""
+    metrics.add_metric(name=name.value, unit=CATALOGUE[name][0], value=value)
