@@ -1,0 +1,29 @@
+"""Admin Lambda: groups, followers (provisioning their queues), locks, copy log, accounts."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tradecopier.api.admin_routes import router
+from tradecopier.api.errors import body_too_large, register_error_handlers
+from tradecopier.observability import logger, metrics, tracer
+from tradecopier.settings import get_settings
+
+app = APIGatewayHttpResolver(enable_validation=True)
+app.include_router(router)
+register_error_handlers(app)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    from tradecopier.api.openapi import openapi_json  # only this route needs the full document
+
+    return Response(status_code=200, content_type="application/json", body=openapi_json())
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return body_too_large(event, get_settings().max_body_bytes) or app.resolve(event, context)

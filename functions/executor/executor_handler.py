@@ -1,0 +1,19 @@
+"""Executor Lambda: one handler for every follower queue (FIFO, partial batch responses)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tradecopier.logic.deliveries import copy_record
+from tradecopier.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A processor per invocation: it holds the batch's state. On the first failure it fails the
+    # rest of the batch too, so a later event never overtakes an earlier one on this follower.
+    processor = SqsFifoPartialProcessor()
+    return process_partial_response(event=event, record_handler=copy_record, processor=processor, context=context)

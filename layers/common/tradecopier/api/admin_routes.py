@@ -1,0 +1,135 @@
+"""Admin routes of API.md: groups, followers, locks, the copy log, the broker's view.
+
+Each route parses (Powertools validation against the pydantic models), calls one logic function
+and returns a typed model.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import BaseModel
+
+from tradecopier.api.schemas import (
+    AddFollowerRequest,
+    CreatedGroup,
+    CreateGroupRequest,
+    EventList,
+    EventStatus,
+    GroupList,
+    Health,
+    LockRequest,
+    Orders,
+    Positions,
+    TokenRotated,
+    UpdateFollowerRequest,
+)
+from tradecopier.dal.copier_store import StoredEvent
+from tradecopier.domain.models import Account, Follower, FollowerSettings, Group
+from tradecopier.logic import admin
+from tradecopier.logic.services import get_services
+
+router = Router()
+
+
+def _json(status: int, model: BaseModel) -> Response[str]:
+    return Response(status_code=status, content_type="application/json", body=model.model_dump_json())
+
+
+def _no_content() -> Response[str]:
+    return Response(status_code=204, content_type="application/json", body="")
+
+
+def _event_status(stored: StoredEvent) -> EventStatus:
+    event = stored.accepted.event
+    return EventStatus(event_id=event.event_id, type=event.type, received_at=stored.accepted.received_at,
+                       copies=stored.copies, event=event)
+
+
+@router.get("/health", tags=["health"])
+def health() -> Health:
+    return Health()
+
+
+@router.post("/groups", tags=["groups"], responses={201: {"description": "created"}, 409: {"description": "account_in_use"}})
+def create_group(body: Annotated[CreateGroupRequest, Body()]) -> Response[str]:
+    group, token = admin.create_group(get_services(), body.name, body.leader)
+    return _json(201, CreatedGroup(**group.model_dump(), webhook_token=token))
+
+
+@router.get("/groups", tags=["groups"])
+def list_groups() -> GroupList:
+    return GroupList(groups=admin.list_groups(get_services()))
+
+
+@router.get("/groups/<group_id>", tags=["groups"])
+def get_group(group_id: str) -> Group:
+    return admin.load_group(get_services(), group_id).group
+
+
+@router.delete("/groups/<group_id>", tags=["groups"], responses={204: {"description": "deleted"}})
+def delete_group(group_id: str) -> Response[str]:
+    admin.delete_group(get_services(), group_id)
+    return _no_content()
+
+
+@router.post("/groups/<group_id>/token/rotate", tags=["groups"])
+def rotate_token(group_id: str) -> TokenRotated:
+    return TokenRotated(group_id=group_id, webhook_token=admin.rotate_token(get_services(), group_id))
+
+
+@router.post("/groups/<group_id>/followers", tags=["followers"],
+             responses={201: {"description": "created"}, 409: {"description": "account_in_use"}})
+def add_follower(group_id: str, body: Annotated[AddFollowerRequest, Body()]) -> Response[str]:
+    settings = FollowerSettings(multiplier=body.multiplier, max_qty=body.max_qty, rounding=body.rounding,
+                                simulate=body.simulate)
+    account = Account(account_id=body.account_id, broker=body.broker)
+    return _json(201, admin.add_follower(get_services(), group_id, account, settings))
+
+
+@router.patch("/groups/<group_id>/followers/<account_id>", tags=["followers"])
+def update_follower(group_id: str, account_id: str, body: Annotated[UpdateFollowerRequest, Body()]) -> Follower:
+    return admin.update_follower(get_services(), group_id, account_id, body.changes())
+
+
+@router.delete("/groups/<group_id>/followers/<account_id>", tags=["followers"],
+               responses={204: {"description": "removed"}})
+def remove_follower(group_id: str, account_id: str) -> Response[str]:
+    admin.remove_follower(get_services(), group_id, account_id)
+    return _no_content()
+
+
+@router.post("/groups/<group_id>/followers/<account_id>/lock", tags=["followers"])
+def lock_follower(group_id: str, account_id: str,
+                  body: Annotated[LockRequest | None, Body()] = None) -> Follower:
+    reason = (body or LockRequest()).reason
+    return admin.lock_follower(get_services(), group_id, account_id, reason)
+
+
+@router.post("/groups/<group_id>/followers/<account_id>/unlock", tags=["followers"])
+def unlock_follower(group_id: str, account_id: str) -> Follower:
+    return admin.unlock_follower(get_services(), group_id, account_id)
+
+
+@router.get("/groups/<group_id>/events", tags=["copy log"])
+def list_events(group_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> EventList:
+    events = admin.list_events(get_services(), group_id, limit)
+    return EventList(group_id=group_id, events=[_event_status(stored) for stored in events])
+
+
+@router.get("/groups/<group_id>/events/<event_id>", tags=["copy log"])
+def get_event(group_id: str, event_id: str) -> EventStatus:
+    return _event_status(admin.get_event(get_services(), group_id, event_id))
+
+
+@router.get("/accounts/<account_id>/positions", tags=["accounts"])
+def positions(account_id: str) -> Positions:
+    return Positions(account_id=account_id, positions=admin.account_positions(get_services(), account_id))
+
+
+@router.get("/accounts/<account_id>/orders", tags=["accounts"])
+def orders(account_id: str) -> Orders:
+    return Orders(account_id=account_id, orders=admin.account_orders(get_services(), account_id))

@@ -1,0 +1,48 @@
+"""The ingest route: ``POST /groups/{group_id}/events`` (authorised by the group's webhook token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tradecopier.api.schemas import EventAccepted, LeaderEventBody
+from tradecopier.domain.models import LeaderEvent
+from tradecopier.logic.ingest import ingest_event
+from tradecopier.logic.services import get_services
+
+router = Router()
+
+
+def _leader_event(body: LeaderEventBody) -> LeaderEvent:
+    """The domain event without the transport's token field."""
+    domain_class = type(body).__mro__[1]
+    event: LeaderEvent = domain_class.model_validate(body.model_dump(exclude={"token"}))
+    return event
+
+
+@router.post(
+    "/groups/<group_id>/events",
+    summary="Send a leader event to be copied to every follower of the group",
+    responses={
+        202: {"description": "accepted: durably queued for every follower"},
+        200: {"description": "duplicate: this event_id was accepted before"},
+        400: {"description": "malformed_json"},
+        401: {"description": "unauthorized"},
+        404: {"description": "not_found"},
+        413: {"description": "payload_too_large"},
+        422: {"description": "validation_error"},
+        503: {"description": "publish_failed: nothing was accepted, retry"},
+    },
+    tags=["ingest"],
+)
+def post_event(group_id: str, body: Annotated[LeaderEventBody, Body()]) -> Response[str]:
+    services = get_services()
+    token = router.current_event.headers.get("x-webhook-token") or body.token
+    result = ingest_event(group_id, _leader_event(body), token, store=services.store,
+                          publisher=services.provisioner)
+    status = 202 if result.status == "accepted" else 200
+    answer = EventAccepted(event_id=result.event_id, status=result.status)
+    return Response(status_code=status, content_type="application/json", body=answer.model_dump_json())

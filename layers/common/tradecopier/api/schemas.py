@@ -1,0 +1,133 @@
+"""Request and response bodies of API.md. Requests refuse unknown fields (422)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field, StringConstraints, model_validator
+
+from tradecopier.brokers.base import BrokerOrder, BrokerPosition
+from tradecopier.domain.models import (
+    Account,
+    AccountId,
+    BrokerName,
+    CopyRecord,
+    FollowerSettings,
+    Group,
+    LeaderEvent,
+    MaxQuantity,
+    Multiplier,
+    OrderCancelled,
+    OrderModified,
+    OrderPlaced,
+    PositionFlattened,
+    Reason,
+    Rounding,
+    Simulate,
+    StrictModel,
+)
+
+GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+WebhookToken = Annotated[str, StringConstraints(max_length=512)]
+
+
+class CreateGroupRequest(StrictModel):
+    name: GroupName
+    leader: Account
+
+
+class CreatedGroup(Group):
+    webhook_token: str = Field(description="the secret for the ingest route; shown only here")
+
+
+class GroupList(StrictModel):
+    groups: list[Group]
+
+
+class AddFollowerRequest(FollowerSettings):
+    account_id: AccountId
+    broker: BrokerName = BrokerName.PAPER
+
+
+class UpdateFollowerRequest(StrictModel):
+    """Only the fields present are changed; ``max_qty``/``simulate`` null clears them."""
+
+    multiplier: Multiplier | None = None
+    max_qty: MaxQuantity | None = None
+    rounding: Rounding | None = None
+    simulate: Simulate | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> Self:
+        for name in ("multiplier", "rounding"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class LockRequest(StrictModel):
+    reason: Reason = "locked by the trader"
+
+
+class TokenRotated(StrictModel):
+    group_id: str
+    webhook_token: str
+
+
+# The ingest body: a leader event, plus the webhook token for senders that cannot set headers.
+class OrderPlacedBody(OrderPlaced):
+    token: WebhookToken | None = None
+
+
+class OrderModifiedBody(OrderModified):
+    token: WebhookToken | None = None
+
+
+class OrderCancelledBody(OrderCancelled):
+    token: WebhookToken | None = None
+
+
+class PositionFlattenedBody(PositionFlattened):
+    token: WebhookToken | None = None
+
+
+LeaderEventBody = Annotated[
+    OrderPlacedBody | OrderModifiedBody | OrderCancelledBody | PositionFlattenedBody,
+    Field(discriminator="type"),
+]
+
+
+class EventAccepted(StrictModel):
+    event_id: str
+    status: Literal["accepted", "duplicate"]
+
+
+class EventStatus(StrictModel):
+    event_id: str
+    type: str
+    received_at: datetime
+    copies: list[CopyRecord]
+    event: LeaderEvent
+
+
+class EventList(StrictModel):
+    group_id: str
+    events: list[EventStatus]
+
+
+class Positions(StrictModel):
+    account_id: str
+    positions: list[BrokerPosition]
+
+
+class Orders(StrictModel):
+    account_id: str
+    orders: list[BrokerOrder]
+
+
+class Health(StrictModel):
+    status: Literal["ok"] = "ok"

@@ -1,0 +1,1 @@
+"""Business logic the handlers call: ingest (accept and fan out), admin, executor (copy)."""

@@ -1,0 +1,51 @@
+"""From an SQS record of a follower queue to a copy: the executor's record handler."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from tradecopier.brokers.base import BrokerAccount
+from tradecopier.brokers.registry import open_broker
+from tradecopier.domain.models import AcceptedEvent, Follower
+from tradecopier.logic.executor import Delivery, copy_event
+from tradecopier.logic.services import Services, get_services
+from tradecopier.observability import logger
+
+# queue name → (group_id, account_id). A queue's owner never changes (its name is derived from
+# both), so the lookup is cached for the life of the execution environment.
+_queue_owners: dict[str, tuple[str, str]] = {}
+
+
+def _queue_owner(services: Services, queue_arn: str) -> tuple[str, str] | None:
+    queue_name = queue_arn.rsplit(":", 1)[-1]
+    owner = _queue_owners.get(queue_name)
+    if owner is None:
+        owner = services.store.queue_owner(queue_name)
+        if owner is not None:
+            _queue_owners[queue_name] = owner
+    return owner
+
+
+def copy_record(record: SQSRecord) -> None:
+    """Copies one delivered event. Raising makes SQS deliver it (and the rest of the batch) again."""
+    services = get_services()
+    accepted = AcceptedEvent.model_validate_json(record.body)
+    logger.set_correlation_id(accepted.event.event_id)
+    owner = _queue_owner(services, record.event_source_arn)
+    if owner is None:
+        logger.warning("queue has no follower any more (removed); dropping", extra={"queue": record.event_source_arn})
+        return
+    group_id, account_id = owner
+    logger.append_keys(group_id=group_id, account_id=account_id, event_type=accepted.event.type)
+    delivery = Delivery(
+        group_id=group_id,
+        account_id=account_id,
+        accepted=accepted,
+        attempt=int(record.attributes.approximate_receive_count),
+        max_attempts=services.settings.follower_max_receive_count,
+    )
+
+    def broker_for(follower: Follower) -> BrokerAccount:
+        return open_broker(follower.account_id, follower.broker, follower.simulate, services.settings)
+
+    copy_event(delivery, store=services.store, open_broker=broker_for)

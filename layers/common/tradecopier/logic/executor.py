@@ -1,0 +1,235 @@
+"""Executor: copy one leader event onto one follower.
+
+load (one strongly consistent read) → decide (pure) → act on the follower's broker → record.
+Exactly once: the copy record is the idempotency record (a final outcome is never redone or
+overwritten), and every order carries a deterministic client order id, so a retry after a crash
+that followed the broker's acceptance finds the first order instead of placing a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected
+from tradecopier.dal.copier_store import CopierStore, CopyAlreadyFinal
+from tradecopier.domain.decide import Cancel, CopyDecision, Flatten, Modify, NoCopy, Place, decide
+from tradecopier.domain.models import (
+    AcceptedEvent,
+    CopyRecord,
+    CopyStatus,
+    Follower,
+    OrderLink,
+    OrderModified,
+    OrderPlaced,
+    PositionFlattened,
+)
+from tradecopier.observability import MetricName, count, logger
+
+BrokerOpener = Callable[[Follower], BrokerAccount]
+
+_STATUS_METRIC = {
+    CopyStatus.PLACED: MetricName.COPIES_PLACED,
+    CopyStatus.SKIPPED: MetricName.COPIES_SKIPPED,
+    CopyStatus.REJECTED: MetricName.COPIES_REJECTED,
+    CopyStatus.FAILED: MetricName.COPIES_FAILED,
+}
+
+
+class CopyRetry(Exception):
+    """The copy could not be done now; SQS delivers the message again after its visibility timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One SQS delivery of an accepted event to one follower's queue."""
+
+    group_id: str
+    account_id: str
+    accepted: AcceptedEvent
+    attempt: int
+    max_attempts: int
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: CopyStatus
+    reason: str | None = None
+    qty: int | None = None
+    broker_order_id: str | None = None
+    client_order_id: str | None = None
+    detail: str | None = None
+    new_link: OrderLink | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _leader_order_id(accepted: AcceptedEvent) -> str | None:
+    event = accepted.event
+    return None if isinstance(event, PositionFlattened) else event.order_id
+
+
+def copy_event(delivery: Delivery, *, store: CopierStore, open_broker: BrokerOpener) -> CopyRecord | None:
+    """Copies one event onto one follower and records the outcome. Returns the record written,
+    or None when there was nothing to write (duplicate delivery, follower not in the event)."""
+    accepted = delivery.accepted
+    event_id = accepted.event.event_id
+    inputs = store.load_copy_inputs(delivery.group_id, delivery.account_id, event_id, _leader_order_id(accepted))
+    if not inputs.event_found:
+        # Ingest answered 503 and removed the record (publish looked failed but went through).
+        # Wait for the sender's retry to record it again; past the last attempt it was never accepted.
+        if delivery.is_last_attempt:
+            logger.warning("event was never accepted; dropping the delivery")
+            return None
+        raise CopyRetry(f"event {event_id} is not recorded (yet)")
+    if inputs.copy is None:
+        logger.info("follower joined after the event was accepted; nothing to copy")
+        return None
+    if inputs.copy.status.is_final:
+        logger.info("duplicate delivery: copy already recorded", extra={"status": inputs.copy.status})
+        return None
+
+    decision = decide(accepted, inputs.follower, inputs.claim, inputs.link)
+    try:
+        outcome = _act(decision, delivery, inputs.follower, open_broker)
+        if outcome.new_link is not None:
+            store.put_link(outcome.new_link, _now())
+    except Exception as error:
+        return _handle_failure(error, delivery, store)
+    return _record(delivery, outcome, store)
+
+
+def _act(decision: CopyDecision, delivery: Delivery, follower: Follower | None,
+         open_broker: BrokerOpener) -> Outcome:
+    if isinstance(decision, NoCopy):
+        return Outcome(decision.status, reason=decision.reason, detail=decision.sizing)
+    assert follower is not None  # decide() only asks for a broker action for a live follower
+    broker = open_broker(follower)
+    try:
+        return _act_on_broker(decision, delivery, broker)
+    except BrokerRejected as rejected:
+        return Outcome(CopyStatus.REJECTED, reason=f"broker rejected: {rejected.reason}")
+
+
+def _act_on_broker(decision: CopyDecision, delivery: Delivery, broker: BrokerAccount) -> Outcome:
+    event = delivery.accepted.event
+    if isinstance(decision, Place):
+        assert isinstance(event, OrderPlaced)
+        order = broker.place(decision.order)
+        link = OrderLink(
+            group_id=delivery.group_id,
+            leader_order_id=event.order_id,
+            account_id=delivery.account_id,
+            broker_order_id=order.broker_order_id,
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+        )
+        return _placed(order, detail=decision.sizing, new_link=link)
+    if isinstance(decision, Modify):
+        assert isinstance(event, OrderModified)
+        order = broker.modify(
+            decision.link.broker_order_id,
+            qty=decision.qty,
+            limit_price=decision.limit_price,
+            stop_price=decision.stop_price,
+            client_order_id=decision.client_order_id,
+        )
+        replaced = order.broker_order_id != decision.link.broker_order_id
+        new_link = decision.link.model_copy(update={"broker_order_id": order.broker_order_id}) if replaced else None
+        return _placed(order, detail=decision.sizing, new_link=new_link)
+    if isinstance(decision, Cancel):
+        order = broker.cancel(decision.link.broker_order_id)
+        return _placed(order, reason=decision.reason, detail="cancelled")
+    assert isinstance(decision, Flatten)
+    result = broker.flatten(decision.symbol, decision.client_order_id)
+    closing = result.closing_order
+    detail = f"cancelled {len(result.cancelled_order_ids)} working order(s); " + (
+        f"closed {closing.qty} with {closing.side}" if closing else "no position to close"
+    )
+    return Outcome(
+        CopyStatus.PLACED,
+        reason=decision.reason,
+        qty=closing.qty if closing else 0,
+        broker_order_id=closing.broker_order_id if closing else None,
+        client_order_id=decision.client_order_id,
+        detail=detail,
+    )
+
+
+def _placed(order: BrokerOrder, *, reason: str | None = None, detail: str | None = None,
+            new_link: OrderLink | None = None) -> Outcome:
+    return Outcome(
+        CopyStatus.PLACED,
+        reason=reason,
+        qty=order.qty,
+        broker_order_id=order.broker_order_id,
+        client_order_id=order.client_order_id,
+        detail=detail,
+        new_link=new_link,
+    )
+
+
+def _handle_failure(error: Exception, delivery: Delivery, store: CopierStore) -> CopyRecord | None:
+    """Transient failure: retry through SQS; on the last attempt lock the follower first.
+
+    A FIFO dead-letter queue breaks order, so before this message can be dead-lettered the
+    follower is locked (with the reason) and the copy marked failed: nothing later is copied out
+    of order onto it, and the trader sees why. Unlocking resumes with the next event; the
+    skipped and failed ones are not replayed (a stale market order is worse than a missed one).
+    """
+    reason = f"{type(error).__name__}: {error}"
+    attempts = f"attempt {delivery.attempt}/{delivery.max_attempts}"
+    if not delivery.is_last_attempt:
+        logger.warning("copy attempt failed; SQS will retry", extra={"reason": reason, "attempt": delivery.attempt})
+        _record_quietly(store, delivery, CopyRecord(account_id=delivery.account_id, reason=f"{attempts} failed: {reason}",
+                                                    attempts=delivery.attempt, updated_at=_now()))
+        raise CopyRetry(reason) from error
+    lock_reason = f"copy of event {delivery.accepted.event.event_id} failed after {delivery.attempt} attempts: {reason}"
+    store.lock_follower(delivery.group_id, delivery.account_id, lock_reason, keep_existing=True)
+    count(MetricName.FOLLOWERS_LOCKED)
+    logger.error("copy failed; follower locked", extra={"reason": reason})
+    return _record(delivery, Outcome(CopyStatus.FAILED, reason=f"{reason} ({attempts}); follower locked"), store)
+
+
+def _record_quietly(store: CopierStore, delivery: Delivery, record: CopyRecord) -> None:
+    try:
+        store.record_copy(delivery.group_id, delivery.accepted.event.event_id, record)
+    except Exception:  # the retry matters more than this progress note
+        logger.exception("could not note the failed attempt")
+
+
+def _record(delivery: Delivery, outcome: Outcome, store: CopierStore) -> CopyRecord | None:
+    moment = _now()
+    latency_ms = int((moment - delivery.accepted.received_at).total_seconds() * 1000)
+    record = CopyRecord(
+        account_id=delivery.account_id,
+        status=outcome.status,
+        qty=outcome.qty,
+        reason=outcome.reason,
+        broker_order_id=outcome.broker_order_id,
+        client_order_id=outcome.client_order_id,
+        detail=outcome.detail,
+        latency_ms=latency_ms,
+        attempts=delivery.attempt,
+        updated_at=moment,
+    )
+    try:
+        store.record_copy(delivery.group_id, delivery.accepted.event.event_id, record)
+    except CopyAlreadyFinal:
+        logger.info("copy was recorded by an earlier delivery")
+        return None
+    count(_STATUS_METRIC[outcome.status])
+    if outcome.status is CopyStatus.PLACED:
+        count(MetricName.COPY_LATENCY, latency_ms)
+    logger.info(
+        "copy recorded",
+        extra={"status": outcome.status, "qty": outcome.qty, "reason": outcome.reason, "latency_ms": latency_ms},
+    )
+    return record

@@ -1,0 +1,89 @@
+"""Ingest: authorise a leader event, record it with a pending copy per follower, publish it.
+
+parse → authorise → record → publish. One DynamoDB write per accepted event, whatever the number
+of followers, and one SNS publish per topic shard of the group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from tradecopier.dal.copier_store import CopierStore, ItemExists
+from tradecopier.domain.errors import NotFound, PublishFailed, Unauthorized
+from tradecopier.domain.models import AcceptedEvent, LeaderEvent
+from tradecopier.logic.tokens import token_matches
+from tradecopier.observability import MetricName, count, logger
+from tradecopier.provisioning import Provisioner, PublishError
+
+# SNS FIFO drops a message whose deduplication id it saw in the last 5 minutes. Within that
+# window a repeated event is published again: harmless if the first publish went through, and
+# the rescue if the first attempt died between recording and publishing.
+SNS_DEDUP_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    event_id: str
+    status: Literal["accepted", "duplicate"]
+
+
+def deduplication_id(event_id: str) -> str:
+    """SNS allows 128 chars from a restricted set; event ids are free text, so hash them."""
+    return hashlib.sha256(event_id.encode()).hexdigest()
+
+
+def ingest_event(
+    group_id: str,
+    event: LeaderEvent,
+    token: str | None,
+    *,
+    store: CopierStore,
+    publisher: Provisioner,
+    now: datetime | None = None,
+) -> IngestResult:
+    logger.set_correlation_id(event.event_id)
+    group = store.get_group(group_id)
+    if group is None:
+        raise NotFound(f"group {group_id} does not exist")
+    if not token_matches(token, group.token_hash):
+        raise Unauthorized("the webhook token is missing or wrong")
+
+    accepted = AcceptedEvent(group_id=group_id, received_at=now or datetime.now(UTC), event=event)
+    followers = [follower.account_id for follower in group.provisioned_followers]
+    try:
+        store.put_event(accepted, followers)
+    except ItemExists as duplicate:
+        if duplicate.existing is not None:
+            stored = store.stored_event_from(duplicate.existing)
+            if stored.copies and accepted.received_at - stored.accepted.received_at < SNS_DEDUP_WINDOW:
+                _publish(publisher, group.topic_arns, stored.accepted)
+        count(MetricName.EVENTS_DUPLICATE)
+        return IngestResult(event.event_id, "duplicate")
+
+    if followers:
+        try:
+            _publish(publisher, group.topic_arns, accepted)
+        except PublishFailed:
+            # Nothing may claim to be accepted: the sender gets a 503 and may safely retry.
+            store.delete_event(group_id, event.event_id)
+            raise
+    count(MetricName.EVENTS_ACCEPTED)
+    logger.info("event accepted", extra={"group_id": group_id, "followers": len(followers)})
+    return IngestResult(event.event_id, "accepted")
+
+
+def _publish(publisher: Provisioner, topic_arns: list[str], accepted: AcceptedEvent) -> None:
+    try:
+        publisher.publish(
+            topic_arns,
+            accepted.model_dump_json(),
+            group_id=accepted.group_id,
+            dedup_id=deduplication_id(accepted.event.event_id),
+            attributes={"event_id": accepted.event.event_id, "group_id": accepted.group_id},
+        )
+    except PublishError as error:
+        logger.warning("publish failed", extra={"error": str(error)})
+        raise PublishFailed("the event could not be queued for the followers; retry it") from error

@@ -1,0 +1,36 @@
+"""The objects a handler needs, built once per execution environment (cold start)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from tradecopier.dal.copier_store import CopierStore
+from tradecopier.provisioning import Provisioner
+from tradecopier.settings import Settings, get_settings
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: CopierStore
+    provisioner: Provisioner
+
+
+@lru_cache(maxsize=1)
+def get_services() -> Services:
+    settings = get_settings()
+    return Services(
+        settings=settings,
+        store=CopierStore(settings.copier_table_name, settings.event_retention_days),
+        provisioner=Provisioner(settings),
+    )
+
+
+def reset_services() -> None:
+    """Forgets cached settings and clients (tests point them at fresh tables and endpoints)."""
+    from tradecopier.dal.dynamodb import dynamodb_client
+
+    get_services.cache_clear()
+    get_settings.cache_clear()
+    dynamodb_client.cache_clear()
