@@ -15,5 +15,7 @@ from tradecopier.observability import logger, metrics, tracer
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A processor per invocation: it holds the batch's state. On the first failure it fails the
     # rest of the batch too, so a later event never overtakes an earlier one on this follower.
+    # A fully failed batch is reported item by item, like a partial one (same effect on SQS).
     processor = SqsFifoPartialProcessor()
+    processor.raise_on_entire_batch_failure = False
     return process_partial_response(event=event, record_handler=copy_record, processor=processor, context=context)

@@ -29,8 +29,10 @@ def get_services() -> Services:
 
 def reset_services() -> None:
     """Forgets cached settings and clients (tests point them at fresh tables and endpoints)."""
+    from tradecopier.brokers.registry import clear_cache
     from tradecopier.dal.dynamodb import dynamodb_client
 
+    clear_cache()
     get_services.cache_clear()
     get_settings.cache_clear()
     dynamodb_client.cache_clear()
