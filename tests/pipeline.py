@@ -30,9 +30,16 @@ def http_api_event(method: str, path: str, headers: dict[str, str], body: str | 
         "headers": {"content-type": "application/json"} | {k.lower(): v for k, v in headers.items()},
         "queryStringParameters": params or None,
         "requestContext": {
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "tests"},
-            "requestId": uuid.uuid4().hex, "routeKey": "$default", "stage": "$default",
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "tests",
+            },
+            "requestId": uuid.uuid4().hex,
+            "routeKey": "$default",
+            "stage": "$default",
             "timeEpoch": int(time.time() * 1000),
         },
         "body": body,
@@ -48,8 +55,12 @@ def lambda_sqs_records(messages: list[dict[str, Any]], queue_arn: str) -> list[d
             "body": m["Body"],
             "attributes": m.get("Attributes", {}),
             "messageAttributes": {
-                k: {"stringValue": v.get("StringValue"), "dataType": v["DataType"], "stringListValues": [],
-                    "binaryListValues": []}
+                k: {
+                    "stringValue": v.get("StringValue"),
+                    "dataType": v["DataType"],
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                }
                 for k, v in m.get("MessageAttributes", {}).items()
             },
             "md5OfBody": m["MD5OfBody"],
@@ -102,17 +113,27 @@ class Pipeline:
 
     # --- HTTP --------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw_body: str | None = None) -> Reply:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw_body: str | None = None,
+    ) -> Reply:
         text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
         event = http_api_event(method, path, headers or {}, text)
         handler = self.ingest if _route_is_ingest(method, path) else self.admin
         response = handler(event, FakeContext())
         payload = response.get("body") or ""
-        return Reply(response["statusCode"], json.loads(payload) if payload else None, response.get("headers", {}))
+        return Reply(
+            response["statusCode"], json.loads(payload) if payload else None, response.get("headers", {})
+        )
 
     def create_group(self, leader: str = "FUNDED-1", name: str = "Funded + evals") -> tuple[str, str]:
-        reply = self.call("POST", "/groups", {"name": name, "leader": {"account_id": leader, "broker": "paper"}})
+        reply = self.call(
+            "POST", "/groups", {"name": name, "leader": {"account_id": leader, "broker": "paper"}}
+        )
         assert reply.status == 201, reply.body
         return reply.body["group_id"], reply.body["webhook_token"]
 
@@ -136,7 +157,10 @@ class Pipeline:
         return list(self.call("GET", f"/accounts/{account_id}/orders").body["orders"])
 
     def positions(self, account_id: str) -> dict[str, int]:
-        return {p["symbol"]: p["qty"] for p in self.call("GET", f"/accounts/{account_id}/positions").body["positions"]}
+        return {
+            p["symbol"]: p["qty"]
+            for p in self.call("GET", f"/accounts/{account_id}/positions").body["positions"]
+        }
 
     # --- the event source mapping, played synchronously ---------------------------------------
 
@@ -190,7 +214,8 @@ class Pipeline:
         depths = {}
         for url, _ in self.follower_queues():
             attributes = self.sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
             )["Attributes"]
             depths[url] = int(attributes["ApproximateNumberOfMessages"]) + int(
                 attributes["ApproximateNumberOfMessagesNotVisible"]

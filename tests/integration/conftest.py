@@ -29,20 +29,33 @@ def moto_endpoint() -> Iterator[str]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _ensure_executor_function(endpoint: str) -> None:
+    """The executor must exist in moto's Lambda for event source mappings to be created. Checked per
+    test: other tests' ``mock_aws`` contexts reset every in-process moto backend when they exit."""
+    lambda_ = boto3.client("lambda", endpoint_url=endpoint)
+    if any(f["FunctionName"] == EXECUTOR_NAME for f in lambda_.list_functions()["Functions"]):
+        return
     iam = boto3.client("iam", endpoint_url=endpoint)
-    role = iam.create_role(RoleName="executor-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    try:
+        role = iam.get_role(RoleName="executor-role")["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        role = iam.create_role(RoleName="executor-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("executor_handler.py", "def handler(event, context):\n    return {}\n")
-    boto3.client("lambda", endpoint_url=endpoint).create_function(
-        FunctionName=EXECUTOR_NAME, Runtime="python3.13", Role=role, Handler="executor_handler.handler",
+    lambda_.create_function(
+        FunctionName=EXECUTOR_NAME,
+        Runtime="python3.13",
+        Role=role,
+        Handler="executor_handler.handler",
         Code={"ZipFile": archive.getvalue()},
     )
-    try:
-        yield endpoint
-    finally:
-        server.stop()
 
 
 def _handler(module: str) -> Any:
@@ -50,9 +63,12 @@ def _handler(module: str) -> Any:
 
 
 @pytest.fixture
-def pipeline_env(monkeypatch: pytest.MonkeyPatch, copier_env: CopierTables, moto_endpoint: str) -> CopierTables:
+def pipeline_env(
+    monkeypatch: pytest.MonkeyPatch, copier_env: CopierTables, moto_endpoint: str
+) -> CopierTables:
     from tradecopier.logic.services import reset_services
 
+    _ensure_executor_function(moto_endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv("RESOURCE_PREFIX", f"t{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("EXECUTOR_FUNCTION_NAME", EXECUTOR_NAME)

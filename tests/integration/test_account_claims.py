@@ -19,7 +19,9 @@ RACERS = 4
 
 
 def _group(leader: str) -> Group:
-    return Group(group_id=new_group_id(), name="race", leader=Account(account_id=leader), created_at=datetime.now(UTC))
+    return Group(
+        group_id=new_group_id(), name="race", leader=Account(account_id=leader), created_at=datetime.now(UTC)
+    )
 
 
 def _race(attempts: list[Callable[[], None]]) -> int:
@@ -50,9 +52,11 @@ def test_concurrent_claims_of_one_account_have_exactly_one_winner(copier_env: Co
         attempts: list[Callable[[], None]] = []
         for n, group in enumerate(groups):
             if n % 2:
-                attempts.append(lambda g=group: store.create_follower(g.group_id, Follower(account_id=account)))
+                attempts.append(
+                    lambda g=group, a=account: store.create_follower(g.group_id, Follower(account_id=a))
+                )
             else:
-                attempts.append(lambda: store.create_group(_group(account), "hash"))
+                attempts.append(lambda a=account: store.create_group(_group(a), "hash"))
         winners.append(_race(attempts))
         claim = store.get_claim(account)
         assert claim is not None and claim.role in (AccountRole.LEADER, AccountRole.FOLLOWER)

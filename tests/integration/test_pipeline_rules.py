@@ -17,9 +17,20 @@ from tradecopier.domain.models import Follower
 from tradecopier.settings import get_settings
 
 
-def market(event_id: str, order_id: str = "L-1", qty: int = 2, side: str = "buy", **extra: Any) -> dict[str, Any]:
-    return {"event_id": event_id, "type": "order.placed", "order_id": order_id, "symbol": "NQZ6", "side": side,
-            "qty": qty, "order_type": "market", "price": 21450.25, **extra}
+def market(
+    event_id: str, order_id: str = "L-1", qty: int = 2, side: str = "buy", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "order.placed",
+        "order_id": order_id,
+        "symbol": "NQZ6",
+        "side": side,
+        "qty": qty,
+        "order_type": "market",
+        "price": 21450.25,
+        **extra,
+    }
 
 
 def table_items(table: str) -> list[dict[str, Any]]:
@@ -47,7 +58,9 @@ def test_same_sqs_record_delivered_twice_places_one_order(pipeline: Pipeline) ->
     pipeline.add_follower(group_id, "EVAL-1")
     pipeline.send(group_id, token, **market("E-1"))
     [(url, arn)] = pipeline.follower_queues()
-    messages = pipeline.sqs.receive_message(QueueUrl=url, AttributeNames=["All"], MessageAttributeNames=["All"])
+    messages = pipeline.sqs.receive_message(
+        QueueUrl=url, AttributeNames=["All"], MessageAttributeNames=["All"]
+    )
     records = lambda_sqs_records(messages["Messages"], arn)
     for _ in range(2):
         assert pipeline.executor({"Records": records}, FakeContext()) == {"batchItemFailures": []}
@@ -55,7 +68,9 @@ def test_same_sqs_record_delivered_twice_places_one_order(pipeline: Pipeline) ->
     assert pipeline.copies(group_id, "E-1")["EVAL-1"]["status"] == "placed"
 
 
-def test_crash_after_broker_accepted_places_no_second_order(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_after_broker_accepted_places_no_second_order(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     group_id, token = pipeline.create_group()
     pipeline.add_follower(group_id, "EVAL-1")
     lost_responses = []
@@ -66,7 +81,9 @@ def test_crash_after_broker_accepted_places_no_second_order(pipeline: Pipeline, 
             raise BrokerUnreachable("timed out after the broker accepted")
 
     def flaky_broker(account_id: str, broker: Any, simulate: Any, settings: Any) -> BrokerAccount:
-        return PaperBroker(account_id, PaperStore(get_settings().paper_table_name), after_accept=lose_first_response)
+        return PaperBroker(
+            account_id, PaperStore(get_settings().paper_table_name), after_accept=lose_first_response
+        )
 
     monkeypatch.setattr("tradecopier.logic.deliveries.open_broker", flaky_broker)
     pipeline.send(group_id, token, **market("E-crash"))
@@ -84,11 +101,21 @@ def test_crash_after_broker_accepted_places_no_second_order(pipeline: Pipeline, 
 def test_placed_modified_cancelled_apply_in_order(pipeline: Pipeline) -> None:
     group_id, token = pipeline.create_group()
     pipeline.add_follower(group_id, "EVAL-1", multiplier=0.5)
-    limit = {"event_id": "E-1", "type": "order.placed", "order_id": "L-7", "symbol": "NQZ6", "side": "buy",
-             "qty": 4, "order_type": "limit", "limit_price": 21400.25}
-    for event in (limit,
-                  {"event_id": "E-2", "type": "order.modified", "order_id": "L-7", "qty": 6, "limit_price": 21390},
-                  {"event_id": "E-3", "type": "order.cancelled", "order_id": "L-7"}):
+    limit = {
+        "event_id": "E-1",
+        "type": "order.placed",
+        "order_id": "L-7",
+        "symbol": "NQZ6",
+        "side": "buy",
+        "qty": 4,
+        "order_type": "limit",
+        "limit_price": 21400.25,
+    }
+    for event in (
+        limit,
+        {"event_id": "E-2", "type": "order.modified", "order_id": "L-7", "qty": 6, "limit_price": 21390},
+        {"event_id": "E-3", "type": "order.cancelled", "order_id": "L-7"},
+    ):
         assert pipeline.send(group_id, token, **event).status == 202
     pipeline.deliver()
     [order] = pipeline.orders("EVAL-1")
@@ -100,8 +127,18 @@ def test_flatten_cancels_working_orders_and_closes_the_position(pipeline: Pipeli
     group_id, token = pipeline.create_group()
     pipeline.add_follower(group_id, "EVAL-1")
     pipeline.send(group_id, token, **market("E-1", qty=3))
-    pipeline.send(group_id, token, event_id="E-2", type="order.placed", order_id="L-2", symbol="NQZ6", side="sell",
-                  qty=3, order_type="limit", limit_price=21500)
+    pipeline.send(
+        group_id,
+        token,
+        event_id="E-2",
+        type="order.placed",
+        order_id="L-2",
+        symbol="NQZ6",
+        side="sell",
+        qty=3,
+        order_type="limit",
+        limit_price=21500,
+    )
     pipeline.send(group_id, token, event_id="E-3", type="position.flattened", symbol="NQZ6")
     pipeline.deliver()
     assert pipeline.positions("EVAL-1") == {}
@@ -140,7 +177,9 @@ def test_disconnected_and_rejecting_followers_do_not_touch_the_others(pipeline: 
     for n in range(3):
         copies = pipeline.copies(group_id, f"E-{n}")
         assert copies["GOOD-1"]["status"] == "placed" and copies["GOOD-2"]["qty"] == 2
-        assert copies["NOPE-1"]["status"] == "rejected" and "simulated rejection" in copies["NOPE-1"]["reason"]
+        assert (
+            copies["NOPE-1"]["status"] == "rejected" and "simulated rejection" in copies["NOPE-1"]["reason"]
+        )
         assert copies["DOWN-1"]["status"] == "pending"
     pipeline.deliver()
     first = pipeline.copies(group_id, "E-0")["DOWN-1"]
@@ -172,7 +211,9 @@ def test_every_way_of_making_a_leader_receive_copies_is_refused(pipeline: Pipeli
         reply = pipeline.call(method, path, body)
         assert reply.status == 409, (path, body, reply.body)
         assert reply.body["error"]["code"] == "account_in_use"
-    assert [f["account_id"] for f in pipeline.call("GET", f"/groups/{group_a}").body["followers"]] == ["EVAL-1"]
+    assert [f["account_id"] for f in pipeline.call("GET", f"/groups/{group_a}").body["followers"]] == [
+        "EVAL-1"
+    ]
     assert pipeline.call("GET", f"/groups/{group_b}").body["followers"] == []
 
 
@@ -191,14 +232,24 @@ def _bad_requests(group_id: str, token: str) -> list[tuple[str, dict[str, Any]]]
         ("validation_error", {"body": {**ok, "multipler": 2}, "headers": {"X-Webhook-Token": token}}),
         ("validation_error", {"body": {**ok, "qty": 0}, "headers": {"X-Webhook-Token": token}}),
         ("validation_error", {"body": {**ok, "order_type": "limit"}, "headers": {"X-Webhook-Token": token}}),
-        ("validation_error", {"body": {"event_id": "E", "type": "order.modified", "order_id": "L"},
-                              "headers": {"X-Webhook-Token": token}}),
+        (
+            "validation_error",
+            {
+                "body": {"event_id": "E", "type": "order.modified", "order_id": "L"},
+                "headers": {"X-Webhook-Token": token},
+            },
+        ),
         ("validation_error", {"body": [1, 2], "headers": {"X-Webhook-Token": token}}),
     ]
 
 
-STATUS = {"malformed_json": 400, "unauthorized": 401, "not_found": 404, "payload_too_large": 413,
-          "validation_error": 422}
+STATUS = {
+    "malformed_json": 400,
+    "unauthorized": 401,
+    "not_found": 404,
+    "payload_too_large": 413,
+    "validation_error": 422,
+}
 
 
 def test_every_ingest_4xx_answers_its_code_and_writes_and_publishes_nothing(
@@ -209,8 +260,13 @@ def test_every_ingest_4xx_answers_its_code_and_writes_and_publishes_nothing(
     before = table_items(pipeline_env.copier)
     for code, request in _bad_requests(group_id, token):
         target = request.get("group", group_id)
-        reply = pipeline.call("POST", f"/groups/{target}/events", request.get("body"), request.get("headers"),
-                              raw_body=request.get("raw_body"))
+        reply = pipeline.call(
+            "POST",
+            f"/groups/{target}/events",
+            request.get("body"),
+            request.get("headers"),
+            raw_body=request.get("raw_body"),
+        )
         assert (reply.status, reply.body["error"]["code"]) == (STATUS[code], code), reply.body
         assert set(reply.body["error"]) <= {"code", "message", "details"}
         assert "Traceback" not in reply.body["error"]["message"]
@@ -224,24 +280,59 @@ def test_every_admin_4xx_answers_its_code_and_writes_nothing(pipeline: Pipeline,
     before = table_items(pipeline_env.copier)
     queues = len(pipeline.follower_queues())
     cases = [
-        ("POST", "/groups", {"name": "x", "leader": {"account_id": "A-1"}, "extra": 1}, 422, "validation_error"),
+        (
+            "POST",
+            "/groups",
+            {"name": "x", "leader": {"account_id": "A-1"}, "extra": 1},
+            422,
+            "validation_error",
+        ),
         ("POST", "/groups", {"name": "", "leader": {"account_id": "A-1"}}, 422, "validation_error"),
         ("POST", "/groups", {"name": "x", "leader": {"account_id": "bad id!"}}, 422, "validation_error"),
         ("POST", "/groups", None, 422, "validation_error"),
         ("GET", "/groups/g-000000000000", None, 404, "not_found"),
         ("DELETE", "/groups/g-000000000000", None, 404, "not_found"),
         ("POST", "/groups/g-000000000000/followers", {"account_id": "X-1"}, 404, "not_found"),
-        ("POST", f"/groups/{group_id}/followers", {"account_id": "X-1", "multipler": 2}, 422, "validation_error"),
-        ("POST", f"/groups/{group_id}/followers", {"account_id": "X-1", "multiplier": 0}, 422, "validation_error"),
-        ("POST", f"/groups/{group_id}/followers", {"account_id": "X-1", "max_qty": 0}, 422, "validation_error"),
-        ("POST", f"/groups/{group_id}/followers", {"account_id": "X-1", "rounding": "up"}, 422,
-         "validation_error"),
+        (
+            "POST",
+            f"/groups/{group_id}/followers",
+            {"account_id": "X-1", "multipler": 2},
+            422,
+            "validation_error",
+        ),
+        (
+            "POST",
+            f"/groups/{group_id}/followers",
+            {"account_id": "X-1", "multiplier": 0},
+            422,
+            "validation_error",
+        ),
+        (
+            "POST",
+            f"/groups/{group_id}/followers",
+            {"account_id": "X-1", "max_qty": 0},
+            422,
+            "validation_error",
+        ),
+        (
+            "POST",
+            f"/groups/{group_id}/followers",
+            {"account_id": "X-1", "rounding": "up"},
+            422,
+            "validation_error",
+        ),
         ("POST", f"/groups/{group_id}/followers", {"account_id": "FUNDED-1"}, 409, "account_in_use"),
         ("PATCH", f"/groups/{group_id}/followers/EVAL-1", {"multipler": 2}, 422, "validation_error"),
         ("PATCH", f"/groups/{group_id}/followers/NOBODY", {"multiplier": 2}, 404, "not_found"),
         ("DELETE", f"/groups/{group_id}/followers/NOBODY", None, 404, "not_found"),
         ("POST", f"/groups/{group_id}/followers/NOBODY/lock", {"reason": "x"}, 404, "not_found"),
-        ("POST", f"/groups/{group_id}/followers/EVAL-1/lock", {"reason": "x", "why": 1}, 422, "validation_error"),
+        (
+            "POST",
+            f"/groups/{group_id}/followers/EVAL-1/lock",
+            {"reason": "x", "why": 1},
+            422,
+            "validation_error",
+        ),
         ("POST", f"/groups/{group_id}/followers/NOBODY/unlock", None, 404, "not_found"),
         ("GET", f"/groups/{group_id}/events/NOPE", None, 404, "not_found"),
         ("GET", f"/groups/{group_id}/events?limit=0", None, 422, "validation_error"),

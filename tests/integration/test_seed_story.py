@@ -2,9 +2,19 @@
 
 from tests.pipeline import Pipeline
 
-BUY_2_NQ = {"event_id": "L-42-new", "type": "order.placed", "order_id": "L-42", "symbol": "NQZ6", "side": "buy",
-            "qty": 2, "order_type": "market", "limit_price": None, "stop_price": None, "price": 21450.25,
-            "occurred_at": "2026-11-24T14:30:01.123Z"}
+BUY_2_NQ = {
+    "event_id": "L-42-new",
+    "type": "order.placed",
+    "order_id": "L-42",
+    "symbol": "NQZ6",
+    "side": "buy",
+    "qty": 2,
+    "order_type": "market",
+    "limit_price": None,
+    "stop_price": None,
+    "price": 21450.25,
+    "occurred_at": "2026-11-24T14:30:01.123Z",
+}
 
 
 def test_leader_buys_2_nq_and_each_follower_gets_its_own_size(pipeline: Pipeline) -> None:
@@ -12,7 +22,9 @@ def test_leader_buys_2_nq_and_each_follower_gets_its_own_size(pipeline: Pipeline
     pipeline.add_follower(group_id, "EVAL-1", multiplier=1)
     pipeline.add_follower(group_id, "EVAL-2", multiplier=0.5)
     pipeline.add_follower(group_id, "EVAL-3", multiplier=1)
-    locked = pipeline.call("POST", f"/groups/{group_id}/followers/EVAL-3/lock", {"reason": "daily loss limit"})
+    locked = pipeline.call(
+        "POST", f"/groups/{group_id}/followers/EVAL-3/lock", {"reason": "daily loss limit"}
+    )
     assert locked.status == 200 and locked.body["state"] == "locked"
 
     reply = pipeline.send(group_id, token, **BUY_2_NQ)

@@ -9,9 +9,9 @@ from pydantic import TypeAdapter
 
 from tradecopier.domain.decide import Cancel, Flatten, Modify, NoCopy, Place, client_order_id, decide
 from tradecopier.domain.models import (
+    AcceptedEvent,
     AccountClaim,
     AccountRole,
-    AcceptedEvent,
     CopyStatus,
     Follower,
     FollowerState,
@@ -25,8 +25,14 @@ events = TypeAdapter(LeaderEvent)
 
 
 BASE: dict[str, dict[str, Any]] = {
-    "order.placed": {"order_id": "L-42", "symbol": "NQZ6", "side": "buy", "qty": 2, "order_type": "market",
-                     "price": 21450.25},
+    "order.placed": {
+        "order_id": "L-42",
+        "symbol": "NQZ6",
+        "side": "buy",
+        "qty": 2,
+        "order_type": "market",
+        "price": 21450.25,
+    },
     "order.modified": {"order_id": "L-42"},
     "order.cancelled": {"order_id": "L-42"},
     "position.flattened": {},
@@ -47,8 +53,14 @@ def claim(role: AccountRole = AccountRole.FOLLOWER, group_id: str = GROUP) -> Ac
     return AccountClaim(account_id="EVAL-1", group_id=group_id, role=role)
 
 
-LINK = OrderLink(group_id=GROUP, leader_order_id="L-42", account_id="EVAL-1", broker_order_id="P-17",
-                 client_order_id="tc-x", symbol="NQZ6")
+LINK = OrderLink(
+    group_id=GROUP,
+    leader_order_id="L-42",
+    account_id="EVAL-1",
+    broker_order_id="P-17",
+    client_order_id="tc-x",
+    symbol="NQZ6",
+)
 LOCKED = {"state": FollowerState.LOCKED, "lock_reason": "daily loss limit"}
 
 
@@ -78,7 +90,9 @@ def test_locked_follower_still_flattens() -> None:
     [None, claim(AccountRole.LEADER), claim(group_id=OTHER_GROUP)],
     ids=["unclaimed", "leader", "other-group"],
 )
-def test_leader_protection_refuses_anything_but_a_follower_of_this_group(account_claim: AccountClaim | None) -> None:
+def test_leader_protection_refuses_anything_but_a_follower_of_this_group(
+    account_claim: AccountClaim | None,
+) -> None:
     for event in (accepted(), accepted(type="position.flattened", symbol="NQZ6")):
         decision = decide(event, follower(), account_claim, None)
         assert isinstance(decision, NoCopy)
@@ -116,7 +130,9 @@ def test_client_order_id_is_deterministic_and_fits_alpaca() -> None:
     first = decide(accepted(), follower(), claim(), None)
     again = decide(accepted(), follower(), claim(), None)
     assert isinstance(first, Place) and isinstance(again, Place)
-    assert first.order.client_order_id == again.order.client_order_id == client_order_id(GROUP, "E-1", "EVAL-1")
+    assert (
+        first.order.client_order_id == again.order.client_order_id == client_order_id(GROUP, "E-1", "EVAL-1")
+    )
     assert len(first.order.client_order_id) <= 48
     assert client_order_id(GROUP, "E-1", "EVAL-2") != first.order.client_order_id
 
@@ -125,7 +141,11 @@ def test_modify_scales_the_new_qty_and_copies_prices() -> None:
     event = accepted(type="order.modified", qty=4, limit_price=21000.25)
     decision = decide(event, follower(multiplier=0.5), claim(), LINK)
     assert isinstance(decision, Modify)
-    assert (decision.qty, decision.limit_price, decision.link.broker_order_id) == (2, Decimal("21000.25"), "P-17")
+    assert (decision.qty, decision.limit_price, decision.link.broker_order_id) == (
+        2,
+        Decimal("21000.25"),
+        "P-17",
+    )
 
 
 def test_modify_prices_only_keeps_qty() -> None:

@@ -10,8 +10,15 @@ from tradecopier.api.schemas import AddFollowerRequest, UpdateFollowerRequest
 from tradecopier.domain.models import Follower, LeaderEvent
 
 events = TypeAdapter(LeaderEvent)
-PLACED = {"event_id": "E-1", "type": "order.placed", "order_id": "L-1", "symbol": "NQZ6", "side": "buy", "qty": 2,
-          "order_type": "market"}
+PLACED = {
+    "event_id": "E-1",
+    "type": "order.placed",
+    "order_id": "L-1",
+    "symbol": "NQZ6",
+    "side": "buy",
+    "qty": 2,
+    "order_type": "market",
+}
 
 
 @pytest.mark.parametrize(
@@ -40,11 +47,21 @@ def test_invalid_order_placed_is_refused(fields: dict[str, Any]) -> None:
 
 def test_valid_events_of_every_type_parse() -> None:
     assert events.validate_python(PLACED).qty == 2
-    limit = events.validate_python(PLACED | {"order_type": "stop_limit", "limit_price": 1.25, "stop_price": "1.5"})
+    limit = events.validate_python(
+        PLACED | {"order_type": "stop_limit", "limit_price": 1.25, "stop_price": "1.5"}
+    )
     assert limit.limit_price == Decimal("1.25")
-    assert events.validate_python({"event_id": "e", "type": "order.modified", "order_id": "L", "qty": 1}).qty == 1
-    assert events.validate_python({"event_id": "e", "type": "order.cancelled", "order_id": "L"}).order_id == "L"
-    assert events.validate_python({"event_id": "e", "type": "position.flattened", "symbol": "NQZ6"}).symbol == "NQZ6"
+    assert (
+        events.validate_python({"event_id": "e", "type": "order.modified", "order_id": "L", "qty": 1}).qty
+        == 1
+    )
+    assert (
+        events.validate_python({"event_id": "e", "type": "order.cancelled", "order_id": "L"}).order_id == "L"
+    )
+    assert (
+        events.validate_python({"event_id": "e", "type": "position.flattened", "symbol": "NQZ6"}).symbol
+        == "NQZ6"
+    )
 
 
 def test_modify_needs_something_to_change() -> None:

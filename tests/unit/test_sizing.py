@@ -31,8 +31,9 @@ quantities = st.integers(min_value=1, max_value=100_000)
         (7, "0.25", Rounding.HALF_UP, None, 2),  # 1.75
     ],
 )
-def test_size_copy_table(leader_qty: int, multiplier: str, rounding: Rounding, max_qty: int | None,
-                         expected: int) -> None:
+def test_size_copy_table(
+    leader_qty: int, multiplier: str, rounding: Rounding, max_qty: int | None, expected: int
+) -> None:
     assert size_copy(leader_qty, Decimal(multiplier), rounding, max_qty).qty == expected
 
 
@@ -47,7 +48,9 @@ def test_cap_is_named_in_the_explanation() -> None:
 
 
 @given(quantities, multipliers, roundings, caps)
-def test_never_above_max_qty(leader_qty: int, multiplier: Decimal, rounding: Rounding, max_qty: int | None) -> None:
+def test_never_above_max_qty(
+    leader_qty: int, multiplier: Decimal, rounding: Rounding, max_qty: int | None
+) -> None:
     qty = size_copy(leader_qty, multiplier, rounding, max_qty).qty
     assert qty >= 0
     if max_qty is not None:
@@ -55,14 +58,20 @@ def test_never_above_max_qty(leader_qty: int, multiplier: Decimal, rounding: Rou
 
 
 @given(quantities, quantities, multipliers, roundings, caps)
-def test_monotone_in_leader_qty(a: int, b: int, multiplier: Decimal, rounding: Rounding, max_qty: int | None) -> None:
+def test_monotone_in_leader_qty(
+    a: int, b: int, multiplier: Decimal, rounding: Rounding, max_qty: int | None
+) -> None:
     low, high = sorted((a, b))
-    assert size_copy(low, multiplier, rounding, max_qty).qty <= size_copy(high, multiplier, rounding, max_qty).qty
+    assert (
+        size_copy(low, multiplier, rounding, max_qty).qty
+        <= size_copy(high, multiplier, rounding, max_qty).qty
+    )
 
 
 @given(quantities, multipliers, roundings)
-def test_rounding_stays_within_one_of_the_exact_product(leader_qty: int, multiplier: Decimal,
-                                                        rounding: Rounding) -> None:
+def test_rounding_stays_within_one_of_the_exact_product(
+    leader_qty: int, multiplier: Decimal, rounding: Rounding
+) -> None:
     exact = Decimal(leader_qty) * multiplier
     qty = size_copy(leader_qty, multiplier, rounding, None).qty
     assert abs(Decimal(qty) - exact) < 1
@@ -73,8 +82,9 @@ def test_rounding_stays_within_one_of_the_exact_product(leader_qty: int, multipl
 
 
 @given(quantities, multipliers, roundings, caps)
-def test_zero_only_when_the_product_rounds_to_zero(leader_qty: int, multiplier: Decimal, rounding: Rounding,
-                                                   max_qty: int | None) -> None:
+def test_zero_only_when_the_product_rounds_to_zero(
+    leader_qty: int, multiplier: Decimal, rounding: Rounding, max_qty: int | None
+) -> None:
     sizing = size_copy(leader_qty, multiplier, rounding, max_qty)
     assert sizing.is_zero == (sizing.qty == 0)
     if Decimal(leader_qty) * multiplier >= 1:

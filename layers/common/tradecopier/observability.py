@@ -48,7 +48,10 @@ CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
         "from the event's acceptance at ingest to the follower broker's acknowledgement",
     ),
     MetricName.FOLLOWERS_LOCKED: (MetricUnit.Count, "followers locked, by the executor or by the admin API"),
-    MetricName.PROVISIONING_FAILURES: (MetricUnit.Count, "follower provisioning or teardown steps that failed"),
+    MetricName.PROVISIONING_FAILURES: (
+        MetricUnit.Count,
+        "follower provisioning or teardown steps that failed",
+    ),
 }
 
 logger = Logger(service=SERVICE)

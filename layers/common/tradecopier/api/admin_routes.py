@@ -45,8 +45,13 @@ def _no_content() -> Response[str]:
 
 def _event_status(stored: StoredEvent) -> EventStatus:
     event = stored.accepted.event
-    return EventStatus(event_id=event.event_id, type=event.type, received_at=stored.accepted.received_at,
-                       copies=stored.copies, event=event)
+    return EventStatus(
+        event_id=event.event_id,
+        type=event.type,
+        received_at=stored.accepted.received_at,
+        copies=stored.copies,
+        event=event,
+    )
 
 
 @router.get("/health", tags=["health"])
@@ -54,7 +59,11 @@ def health() -> Health:
     return Health()
 
 
-@router.post("/groups", tags=["groups"], responses={201: {"description": "created"}, 409: {"description": "account_in_use"}})
+@router.post(
+    "/groups",
+    tags=["groups"],
+    responses={201: {"description": "created"}, 409: {"description": "account_in_use"}},
+)
 def create_group(body: Annotated[CreateGroupRequest, Body()]) -> Response[str]:
     group, token = admin.create_group(get_services(), body.name, body.leader)
     return _json(201, CreatedGroup(**group.model_dump(), webhook_token=token))
@@ -81,30 +90,40 @@ def rotate_token(group_id: str) -> TokenRotated:
     return TokenRotated(group_id=group_id, webhook_token=admin.rotate_token(get_services(), group_id))
 
 
-@router.post("/groups/<group_id>/followers", tags=["followers"],
-             responses={201: {"description": "created"}, 409: {"description": "account_in_use"}})
+@router.post(
+    "/groups/<group_id>/followers",
+    tags=["followers"],
+    responses={201: {"description": "created"}, 409: {"description": "account_in_use"}},
+)
 def add_follower(group_id: str, body: Annotated[AddFollowerRequest, Body()]) -> Response[str]:
-    settings = FollowerSettings(multiplier=body.multiplier, max_qty=body.max_qty, rounding=body.rounding,
-                                simulate=body.simulate)
+    settings = FollowerSettings(
+        multiplier=body.multiplier, max_qty=body.max_qty, rounding=body.rounding, simulate=body.simulate
+    )
     account = Account(account_id=body.account_id, broker=body.broker)
     return _json(201, admin.add_follower(get_services(), group_id, account, settings))
 
 
 @router.patch("/groups/<group_id>/followers/<account_id>", tags=["followers"])
-def update_follower(group_id: str, account_id: str, body: Annotated[UpdateFollowerRequest, Body()]) -> Follower:
+def update_follower(
+    group_id: str, account_id: str, body: Annotated[UpdateFollowerRequest, Body()]
+) -> Follower:
     return admin.update_follower(get_services(), group_id, account_id, body.changes())
 
 
-@router.delete("/groups/<group_id>/followers/<account_id>", tags=["followers"],
-               responses={204: {"description": "removed"}})
+@router.delete(
+    "/groups/<group_id>/followers/<account_id>",
+    tags=["followers"],
+    responses={204: {"description": "removed"}},
+)
 def remove_follower(group_id: str, account_id: str) -> Response[str]:
     admin.remove_follower(get_services(), group_id, account_id)
     return _no_content()
 
 
 @router.post("/groups/<group_id>/followers/<account_id>/lock", tags=["followers"])
-def lock_follower(group_id: str, account_id: str,
-                  body: Annotated[LockRequest | None, Body()] = None) -> Follower:
+def lock_follower(
+    group_id: str, account_id: str, body: Annotated[LockRequest | None, Body()] = None
+) -> Follower:
     reason = (body or LockRequest()).reason
     return admin.lock_follower(get_services(), group_id, account_id, reason)
 

@@ -23,7 +23,9 @@ def error_body(code: str, message: str, details: list[Any] | None = None) -> str
 
 
 def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response[str]:
-    return Response(status_code=status, content_type="application/json", body=error_body(code, message, details))
+    return Response(
+        status_code=status, content_type="application/json", body=error_body(code, message, details)
+    )
 
 
 def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
@@ -34,7 +36,9 @@ def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def register_error_handlers(app: APIGatewayHttpResolver, on_error: Callable[[str], None] | None = None) -> None:
+def register_error_handlers(
+    app: APIGatewayHttpResolver, on_error: Callable[[str], None] | None = None
+) -> None:
     """Maps domain errors, validation errors, unknown routes and crashes to API.md errors."""
 
     def answered(status: int, code: str, message: str, details: list[Any] | None = None) -> Response[str]:

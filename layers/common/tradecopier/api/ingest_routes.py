@@ -7,6 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import TypeAdapter
 
 from tradecopier.api.schemas import EventAccepted, LeaderEventBody
 from tradecopier.domain.models import LeaderEvent
@@ -16,11 +17,12 @@ from tradecopier.logic.services import get_services
 router = Router()
 
 
+_leader_events: TypeAdapter[LeaderEvent] = TypeAdapter(LeaderEvent)
+
+
 def _leader_event(body: LeaderEventBody) -> LeaderEvent:
     """The domain event without the transport's token field."""
-    domain_class = type(body).__mro__[1]
-    event: LeaderEvent = domain_class.model_validate(body.model_dump(exclude={"token"}))
-    return event
+    return _leader_events.validate_python(body.model_dump(exclude={"token"}))
 
 
 @router.post(
@@ -41,8 +43,9 @@ def _leader_event(body: LeaderEventBody) -> LeaderEvent:
 def post_event(group_id: str, body: Annotated[LeaderEventBody, Body()]) -> Response[str]:
     services = get_services()
     token = router.current_event.headers.get("x-webhook-token") or body.token
-    result = ingest_event(group_id, _leader_event(body), token, store=services.store,
-                          publisher=services.provisioner)
+    result = ingest_event(
+        group_id, _leader_event(body), token, store=services.store, publisher=services.provisioner
+    )
     status = 202 if result.status == "accepted" else 200
     answer = EventAccepted(event_id=result.event_id, status=result.status)
     return Response(status_code=status, content_type="application/json", body=answer.model_dump_json())

@@ -25,7 +25,12 @@ def build_app(*, include_ingest: bool = True, include_admin: bool = True) -> API
 
 
 def openapi_json() -> str:
-    return build_app().get_openapi_json_schema(title=TITLE, version=VERSION, description=(
-        "Copies a leader account's orders to follower accounts. Admin routes are IAM-authorised on AWS; "
-        "the ingest route is authorised by the group's webhook token (X-Webhook-Token or body field token)."
-    ))
+    return build_app().get_openapi_json_schema(
+        title=TITLE,
+        version=VERSION,
+        description=(
+            "Copies a leader account's orders to follower accounts. Admin routes are IAM-authorised "
+            "on AWS; the ingest route is authorised by the group's webhook token "
+            "(header X-Webhook-Token, or body field token)."
+        ),
+    )

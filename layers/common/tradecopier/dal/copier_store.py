@@ -2,14 +2,14 @@
 
 Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gsi1``):
 
-| item            | pk                              | sk                   | gsi1pk / gsi1sk                      |
-|-----------------|---------------------------------|----------------------|--------------------------------------|
-| group           | ``GROUP#{group_id}``            | ``META``             | ``GROUPS`` / ``{created_at}#{gid}``  |
-| follower        | ``GROUP#{group_id}``            | ``FOLLOWER#{acct}``  |                                      |
-| account claim   | ``ACCOUNT#{account_id}``        | ``CLAIM``            |                                      |
-| queue owner     | ``QUEUE#{queue_name}``          | ``QUEUE``            |                                      |
-| leader event    | ``EVENT#{group_id}#{event_id}`` | ``EVENT``            | ``EVENTS#{gid}`` / ``{received_at}#{event_id}`` |
-| order link      | ``LINK#{group_id}#{order_id}``  | ``FOLLOWER#{acct}``  |                                      |
+| item          | pk                          | sk                 | gsi1pk / gsi1sk                     |
+|---------------|-----------------------------|--------------------|-------------------------------------|
+| group         | GROUP#{group_id}            | META               | GROUPS / {created_at}#{group_id}    |
+| follower      | GROUP#{group_id}            | FOLLOWER#{account} |                                     |
+| account claim | ACCOUNT#{account_id}        | CLAIM              |                                     |
+| queue owner   | QUEUE#{queue_name}          | QUEUE              |                                     |
+| leader event  | EVENT#{group_id}#{event_id} | EVENT              | EVENTS#{group_id} / {received_at}#… |
+| order link    | LINK#{group_id}#{order_id}  | FOLLOWER#{account} |                                     |
 
 Access patterns:
 - create group: one transaction, leader claim (``attribute_not_exists``) + group item.
@@ -30,7 +30,6 @@ Events and links expire through TTL (``expires_at``) after ``event_retention_day
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,10 +39,10 @@ from botocore.exceptions import ClientError
 
 from tradecopier.dal.dynamodb import dynamodb_client, from_item, to_attr, to_item
 from tradecopier.domain.models import (
+    AcceptedEvent,
     Account,
     AccountClaim,
     AccountRole,
-    AcceptedEvent,
     BrokerName,
     CopyRecord,
     CopyStatus,
@@ -158,8 +157,17 @@ def _cancellation_codes(error: ClientError) -> list[str]:
     return [reason.get("Code", "None") for reason in reasons]
 
 
-_FOLLOWER_FIELDS = ("account_id", "broker", "multiplier", "max_qty", "rounding", "simulate", "state",
-                    "lock_reason", "locked_at")
+_FOLLOWER_FIELDS = (
+    "account_id",
+    "broker",
+    "multiplier",
+    "max_qty",
+    "rounding",
+    "simulate",
+    "state",
+    "lock_reason",
+    "locked_at",
+)
 
 
 def _follower_from(values: dict[str, Any]) -> Follower:
@@ -232,10 +240,18 @@ class CopierStore:
             **to_item({"account_id": account_id, "group_id": group_id, "role": role.value}),
         }
 
-    def _transact_create(self, items: list[dict[str, Any]], extra: list[dict[str, Any]] | None = None) -> None:
+    def _transact_create(
+        self, items: list[dict[str, Any]], extra: list[dict[str, Any]] | None = None
+    ) -> None:
         """Puts every item only if none exists yet (the first is the account claim)."""
         actions: list[dict[str, Any]] = [
-            {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
             for item in items
         ]
         actions.extend(extra or [])
@@ -246,7 +262,7 @@ class CopierStore:
             if error.response["Error"]["Code"] == "TransactionCanceledException" and codes:
                 if codes[0] == "ConditionalCheckFailed":
                     raise ItemExists() from error
-                if "ConditionalCheckFailed" in codes[len(items):]:
+                if "ConditionalCheckFailed" in codes[len(items) :]:
                     raise ItemMissing() from error
             raise
 
@@ -341,7 +357,9 @@ class CopierStore:
         if "Item" not in item:
             return None
         values = from_item(item["Item"])
-        return AccountClaim(account_id=account_id, group_id=values["group_id"], role=AccountRole(values["role"]))
+        return AccountClaim(
+            account_id=account_id, group_id=values["group_id"], role=AccountRole(values["role"])
+        )
 
     # --- followers ---------------------------------------------------------------------------
 
@@ -352,8 +370,14 @@ class CopierStore:
         """
         item = {
             **_follower_key(group_id, follower.account_id),
-            **to_item({**_follower_values(follower), "group_id": group_id, "provisioned": False,
-                       "created_at": _iso(_now())}),
+            **to_item(
+                {
+                    **_follower_values(follower),
+                    "group_id": group_id,
+                    "provisioned": False,
+                    "created_at": _iso(_now()),
+                }
+            ),
         }
         group_exists = {
             "ConditionCheck": {
@@ -365,7 +389,9 @@ class CopierStore:
         claim = self._claim_item(follower.account_id, group_id, AccountRole.FOLLOWER)
         self._transact_create([claim, item], extra=[group_exists])
 
-    def mark_provisioned(self, group_id: str, account_id: str, queue_name: str, resources: dict[str, str]) -> None:
+    def mark_provisioned(
+        self, group_id: str, account_id: str, queue_name: str, resources: dict[str, str]
+    ) -> None:
         """Records the follower's queue and subscription; from now on ingest sends it copies."""
         self._client.transact_write_items(
             TransactItems=[
@@ -375,13 +401,19 @@ class CopierStore:
                         "Key": _follower_key(group_id, account_id),
                         "UpdateExpression": "SET provisioned = :yes, resources = :resources",
                         "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": {":yes": {"BOOL": True}, ":resources": to_attr(resources)},
+                        "ExpressionAttributeValues": {
+                            ":yes": {"BOOL": True},
+                            ":resources": to_attr(resources),
+                        },
                     }
                 },
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": {**_queue_key(queue_name), **to_item({"group_id": group_id, "account_id": account_id})},
+                        "Item": {
+                            **_queue_key(queue_name),
+                            **to_item({"group_id": group_id, "account_id": account_id}),
+                        },
                     }
                 },
             ]
@@ -402,7 +434,11 @@ class CopierStore:
         sets = [f"#f{i} = :v{i}" for i, value in enumerate(settings.values()) if value is not None]
         removes = [f"#f{i}" for i, value in enumerate(settings.values()) if value is None]
         expression = " ".join(
-            part for part in (f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "")
+            part
+            for part in (
+                f"SET {', '.join(sets)}" if sets else "",
+                f"REMOVE {', '.join(removes)}" if removes else "",
+            )
             if part
         )
         return self._update_follower(group_id, account_id, expression, names, values)
@@ -429,7 +465,9 @@ class CopierStore:
             raise
         return _follower_from(from_item(result["Attributes"]))
 
-    def lock_follower(self, group_id: str, account_id: str, reason: str, *, keep_existing: bool = False) -> Follower:
+    def lock_follower(
+        self, group_id: str, account_id: str, reason: str, *, keep_existing: bool = False
+    ) -> Follower:
         """Locks the follower. ``keep_existing`` keeps an earlier lock's reason (executor auto-lock)."""
         expression = "SET #state = :locked, lock_reason = :reason, locked_at = :at"
         if keep_existing:
@@ -442,7 +480,11 @@ class CopierStore:
             account_id,
             expression,
             {"#state": "state"},
-            {":locked": {"S": FollowerState.LOCKED.value}, ":reason": {"S": reason}, ":at": {"S": _iso(_now())}},
+            {
+                ":locked": {"S": FollowerState.LOCKED.value},
+                ":reason": {"S": reason},
+                ":at": {"S": _iso(_now())},
+            },
         )
 
     def unlock_follower(self, group_id: str, account_id: str) -> Follower:
@@ -471,7 +513,10 @@ class CopierStore:
         raises ItemExists carrying the stored event if it was accepted before."""
         event = accepted.event
         received = _iso(accepted.received_at)
-        copies = {account_id: {"account_id": account_id, "status": CopyStatus.PENDING.value} for account_id in follower_ids}
+        copies = {
+            account_id: {"account_id": account_id, "status": CopyStatus.PENDING.value}
+            for account_id in follower_ids
+        }
         item = {
             **_event_key(accepted.group_id, event.event_id),
             **to_item(
@@ -497,7 +542,7 @@ class CopierStore:
             )
         except ClientError as error:
             if _is_condition_failure(error):
-                old = error.response.get("Item")
+                old: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
                 raise ItemExists(from_item(old) if old else None) from error
             raise
 
@@ -507,12 +552,16 @@ class CopierStore:
     @staticmethod
     def stored_event_from(values: dict[str, Any]) -> StoredEvent:
         accepted = AcceptedEvent.model_validate_json(values["accepted"])
-        copies = sorted((_copy_from(dict(copy)) for copy in values.get("copies", {}).values()),
-                        key=lambda copy: copy.account_id)
+        copies = sorted(
+            (_copy_from(dict(copy)) for copy in values.get("copies", {}).values()),
+            key=lambda copy: copy.account_id,
+        )
         return StoredEvent(accepted=accepted, copies=copies)
 
     def get_event(self, group_id: str, event_id: str) -> StoredEvent | None:
-        item = self._client.get_item(TableName=self._table, Key=_event_key(group_id, event_id), ConsistentRead=True)
+        item = self._client.get_item(
+            TableName=self._table, Key=_event_key(group_id, event_id), ConsistentRead=True
+        )
         return self.stored_event_from(from_item(item["Item"])) if "Item" in item else None
 
     def list_events(self, group_id: str, limit: int) -> list[StoredEvent]:
@@ -527,7 +576,9 @@ class CopierStore:
         )
         return [self.stored_event_from(from_item(item)) for item in page.get("Items", [])]
 
-    def load_copy_inputs(self, group_id: str, account_id: str, event_id: str, leader_order_id: str | None) -> CopyInputs:
+    def load_copy_inputs(
+        self, group_id: str, account_id: str, event_id: str, leader_order_id: str | None
+    ) -> CopyInputs:
         """One strongly consistent BatchGetItem: follower (lock state), claim, copy entry, order link."""
         keys = [_follower_key(group_id, account_id), _claim_key(account_id), _event_key(group_id, event_id)]
         if leader_order_id is not None:
@@ -560,8 +611,13 @@ class CopierStore:
         return CopyInputs(
             event_found=event_values is not None,
             follower=_follower_from(follower_values) if follower_values else None,
-            claim=AccountClaim(account_id=account_id, group_id=claim_values["group_id"],
-                               role=AccountRole(claim_values["role"])) if claim_values else None,
+            claim=AccountClaim(
+                account_id=account_id,
+                group_id=claim_values["group_id"],
+                role=AccountRole(claim_values["role"]),
+            )
+            if claim_values
+            else None,
             copy=_copy_from(dict(copy_values)) if copy_values else None,
             link=OrderLink(
                 group_id=group_id,
@@ -570,7 +626,9 @@ class CopierStore:
                 broker_order_id=link_values["broker_order_id"],
                 client_order_id=link_values["client_order_id"],
                 symbol=link_values["symbol"],
-            ) if link_values else None,
+            )
+            if link_values
+            else None,
         )
 
     def record_copy(self, group_id: str, event_id: str, record: CopyRecord) -> None:
@@ -605,15 +663,23 @@ class CopierStore:
         return [
             stored.accepted.event.event_id
             for stored in self.list_events(group_id, limit)
-            if any(copy.account_id == account_id and copy.status is CopyStatus.PENDING for copy in stored.copies)
+            if any(
+                copy.account_id == account_id and copy.status is CopyStatus.PENDING for copy in stored.copies
+            )
         ]
 
     def skip_pending_copies_of_removed(self, group_id: str, account_id: str, reason: str) -> int:
         """Marks the removed follower's still-pending copies skipped, so none stays pending forever."""
         marked = 0
         for event_id in self.pending_event_ids(group_id, account_id):
-            record = {**_copy_values(CopyRecord(account_id=account_id, status=CopyStatus.SKIPPED, reason=reason,
-                                                updated_at=_now())), "by_removal": True}
+            record = {
+                **_copy_values(
+                    CopyRecord(
+                        account_id=account_id, status=CopyStatus.SKIPPED, reason=reason, updated_at=_now()
+                    )
+                ),
+                "by_removal": True,
+            }
             try:
                 self._client.update_item(
                     TableName=self._table,

@@ -11,9 +11,9 @@ import hashlib
 from dataclasses import dataclass
 
 from tradecopier.domain.models import (
+    AcceptedEvent,
     AccountClaim,
     AccountRole,
-    AcceptedEvent,
     CopyStatus,
     Follower,
     FollowerOrder,
@@ -104,7 +104,11 @@ def decide(
 
     if isinstance(event, PositionFlattened):
         # Getting out of risk is never blocked, not even by a lock.
-        note = f"follower locked ({follower.lock_reason}); exits are never blocked" if follower.is_locked else None
+        note = (
+            f"follower locked ({follower.lock_reason}); exits are never blocked"
+            if follower.is_locked
+            else None
+        )
         return Flatten(symbol=event.symbol, client_order_id=coid, reason=note)
     if follower.is_locked:
         return NoCopy(CopyStatus.SKIPPED, f"follower locked: {follower.lock_reason}")
@@ -138,5 +142,7 @@ def decide(
         return Modify(link, None, event.limit_price, event.stop_price, coid, None)
     sizing = size_copy(event.qty, follower.multiplier, follower.rounding, follower.max_qty)
     if sizing.is_zero:
-        return Cancel(link=link, reason=f"modified qty sizes to 0 ({sizing.explanation}): follower order cancelled")
+        return Cancel(
+            link=link, reason=f"modified qty sizes to 0 ({sizing.explanation}): follower order cancelled"
+        )
     return Modify(link, sizing.qty, event.limit_price, event.stop_price, coid, sizing.explanation)

@@ -7,7 +7,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from tradecopier.domain.models import Rounding
 
-_DECIMAL_ROUNDING = {Rounding.HALF_UP: ROUND_HALF_UP, Rounding.FLOOR: ROUND_FLOOR, Rounding.CEIL: ROUND_CEILING}
+_DECIMAL_ROUNDING = {
+    Rounding.HALF_UP: ROUND_HALF_UP,
+    Rounding.FLOOR: ROUND_FLOOR,
+    Rounding.CEIL: ROUND_CEILING,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,9 @@ def _provision(step: str, action: Any) -> Any:
         return action()
     except ProvisioningError as error:
         logger.error("provisioning failed", extra={"step": step, "error": str(error)})
-        raise ProvisioningFailed(f"could not {step}: {error}; calling again resumes where it stopped") from error
+        raise ProvisioningFailed(
+            f"could not {step}: {error}; calling again resumes where it stopped"
+        ) from error
 
 
 def add_follower(services: Services, group_id: str, account: Account, settings: FollowerSettings) -> Follower:
@@ -91,8 +93,14 @@ def add_follower(services: Services, group_id: str, account: Account, settings: 
         raise NotFound(f"group {group_id} does not exist") from error
     except ItemExists as error:
         existing = load_group(services, group_id)
-        unfinished = next((item for item in existing.followers
-                           if item.follower.account_id == account.account_id and not item.provisioned), None)
+        unfinished = next(
+            (
+                item
+                for item in existing.followers
+                if item.follower.account_id == account.account_id and not item.provisioned
+            ),
+            None,
+        )
         if unfinished is None:
             raise _account_in_use(account.account_id) from error
         store.update_follower_settings(group_id, account.account_id, _settings_values(settings))
@@ -147,7 +155,9 @@ def remove_follower(services: Services, group_id: str, account_id: str) -> None:
     copy log never shows a copy that will not come.
     """
     _follower(services, group_id, account_id)
-    _provision("remove the follower queue", lambda: services.provisioner.remove_follower(group_id, account_id))
+    _provision(
+        "remove the follower queue", lambda: services.provisioner.remove_follower(group_id, account_id)
+    )
     queue_name = follower_queue_name(services.settings.resource_prefix, group_id, account_id)
     services.store.delete_follower(group_id, account_id, queue_name)
     services.store.skip_pending_copies_of_removed(
@@ -193,7 +203,9 @@ def _account_broker(services: Services, account_id: str) -> Any:
         if group is not None and group.group.leader.account_id == account_id:
             broker = group.group.leader.broker
         elif group is not None:
-            follower = next((f.follower for f in group.followers if f.follower.account_id == account_id), None)
+            follower = next(
+                (f.follower for f in group.followers if f.follower.account_id == account_id), None
+            )
             if follower is not None:
                 broker, simulate = follower.broker, follower.simulate
     return open_broker(account_id, broker, simulate, services.settings)
@@ -205,4 +217,3 @@ def account_positions(services: Services, account_id: str) -> list[BrokerPositio
 
 def account_orders(services: Services, account_id: str) -> list[BrokerOrder]:
     return list(_account_broker(services, account_id).orders())
-

@@ -33,7 +33,9 @@ def copy_record(record: SQSRecord) -> None:
     logger.set_correlation_id(accepted.event.event_id)
     owner = _queue_owner(services, record.event_source_arn)
     if owner is None:
-        logger.warning("queue has no follower any more (removed); dropping", extra={"queue": record.event_source_arn})
+        logger.warning(
+            "queue has no follower any more (removed); dropping", extra={"queue": record.event_source_arn}
+        )
         return
     group_id, account_id = owner
     logger.append_keys(group_id=group_id, account_id=account_id, event_type=accepted.event.type)

@@ -81,7 +81,9 @@ def copy_event(delivery: Delivery, *, store: CopierStore, open_broker: BrokerOpe
     or None when there was nothing to write (duplicate delivery, follower not in the event)."""
     accepted = delivery.accepted
     event_id = accepted.event.event_id
-    inputs = store.load_copy_inputs(delivery.group_id, delivery.account_id, event_id, _leader_order_id(accepted))
+    inputs = store.load_copy_inputs(
+        delivery.group_id, delivery.account_id, event_id, _leader_order_id(accepted)
+    )
     if not inputs.event_found:
         # Ingest answered 503 and removed the record (publish looked failed but went through).
         # Wait for the sender's retry to record it again; past the last attempt it was never accepted.
@@ -106,14 +108,14 @@ def copy_event(delivery: Delivery, *, store: CopierStore, open_broker: BrokerOpe
     return _record(delivery, outcome, store)
 
 
-def _act(decision: CopyDecision, delivery: Delivery, follower: Follower | None,
-         open_broker: BrokerOpener) -> Outcome:
+def _act(
+    decision: CopyDecision, delivery: Delivery, follower: Follower | None, open_broker: BrokerOpener
+) -> Outcome:
     if isinstance(decision, NoCopy):
         return Outcome(decision.status, reason=decision.reason, detail=decision.sizing)
     assert follower is not None  # decide() only asks for a broker action for a live follower
-    broker = open_broker(follower)
     try:
-        return _act_on_broker(decision, delivery, broker)
+        return _act_on_broker(decision, delivery, open_broker(follower))
     except BrokerRejected as rejected:
         return Outcome(CopyStatus.REJECTED, reason=f"broker rejected: {rejected.reason}")
 
@@ -142,7 +144,9 @@ def _act_on_broker(decision: CopyDecision, delivery: Delivery, broker: BrokerAcc
             client_order_id=decision.client_order_id,
         )
         replaced = order.broker_order_id != decision.link.broker_order_id
-        new_link = decision.link.model_copy(update={"broker_order_id": order.broker_order_id}) if replaced else None
+        new_link = (
+            decision.link.model_copy(update={"broker_order_id": order.broker_order_id}) if replaced else None
+        )
         return _placed(order, detail=decision.sizing, new_link=new_link)
     if isinstance(decision, Cancel):
         order = broker.cancel(decision.link.broker_order_id)
@@ -163,8 +167,13 @@ def _act_on_broker(decision: CopyDecision, delivery: Delivery, broker: BrokerAcc
     )
 
 
-def _placed(order: BrokerOrder, *, reason: str | None = None, detail: str | None = None,
-            new_link: OrderLink | None = None) -> Outcome:
+def _placed(
+    order: BrokerOrder,
+    *,
+    reason: str | None = None,
+    detail: str | None = None,
+    new_link: OrderLink | None = None,
+) -> Outcome:
     return Outcome(
         CopyStatus.PLACED,
         reason=reason,
@@ -187,15 +196,29 @@ def _handle_failure(error: Exception, delivery: Delivery, store: CopierStore) ->
     reason = f"{type(error).__name__}: {error}"
     attempts = f"attempt {delivery.attempt}/{delivery.max_attempts}"
     if not delivery.is_last_attempt:
-        logger.warning("copy attempt failed; SQS will retry", extra={"reason": reason, "attempt": delivery.attempt})
-        _record_quietly(store, delivery, CopyRecord(account_id=delivery.account_id, reason=f"{attempts} failed: {reason}",
-                                                    attempts=delivery.attempt, updated_at=_now()))
+        logger.warning(
+            "copy attempt failed; SQS will retry", extra={"reason": reason, "attempt": delivery.attempt}
+        )
+        _record_quietly(
+            store,
+            delivery,
+            CopyRecord(
+                account_id=delivery.account_id,
+                reason=f"{attempts} failed: {reason}",
+                attempts=delivery.attempt,
+                updated_at=_now(),
+            ),
+        )
         raise CopyRetry(reason) from error
-    lock_reason = f"copy of event {delivery.accepted.event.event_id} failed after {delivery.attempt} attempts: {reason}"
+    lock_reason = (
+        f"copy of event {delivery.accepted.event.event_id} failed after {delivery.attempt} attempts: {reason}"
+    )
     store.lock_follower(delivery.group_id, delivery.account_id, lock_reason, keep_existing=True)
     count(MetricName.FOLLOWERS_LOCKED)
     logger.error("copy failed; follower locked", extra={"reason": reason})
-    return _record(delivery, Outcome(CopyStatus.FAILED, reason=f"{reason} ({attempts}); follower locked"), store)
+    return _record(
+        delivery, Outcome(CopyStatus.FAILED, reason=f"{reason} ({attempts}); follower locked"), store
+    )
 
 
 def _record_quietly(store: CopierStore, delivery: Delivery, record: CopyRecord) -> None:
@@ -230,6 +253,11 @@ def _record(delivery: Delivery, outcome: Outcome, store: CopierStore) -> CopyRec
         count(MetricName.COPY_LATENCY, latency_ms)
     logger.info(
         "copy recorded",
-        extra={"status": outcome.status, "qty": outcome.qty, "reason": outcome.reason, "latency_ms": latency_ms},
+        extra={
+            "status": outcome.status,
+            "qty": outcome.qty,
+            "reason": outcome.reason,
+            "latency_ms": latency_ms,
+        },
     )
     return record

@@ -1,0 +1,43 @@
+"""Which adapter serves an account: ``open_broker`` is the one place that maps a ``BrokerName`` to
+a ``BrokerAccount``.
+
+Adapters are cached per execution environment where that is safe. A paper broker holds no
+mutable state of its own (everything lives in its table), so one instance per (account, simulate,
+table) is reused across invocations; a change of ``simulate`` gives a new instance. Real adapters
+will be cached per account too, so their tokens and connections outlive one invocation.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tradecopier.brokers.base import BrokerAccount, BrokerRejected
+from tradecopier.brokers.paper import PaperBroker
+from tradecopier.dal.paper_store import PaperStore
+from tradecopier.domain.models import BrokerName, Simulate
+from tradecopier.settings import Settings
+
+
+class UnsupportedBroker(BrokerRejected):
+    """No adapter serves this broker. A business "no" (retrying cannot help): the copy is rejected."""
+
+    code = "unsupported_broker"
+
+
+def open_broker(
+    account_id: str, broker: BrokerName, simulate: Simulate | None, settings: Settings
+) -> BrokerAccount:
+    """The adapter for ``account_id`` at ``broker``; ``simulate`` only applies to paper accounts."""
+    if broker == BrokerName.PAPER:
+        return _paper_broker(account_id, simulate, settings.paper_table_name)
+    raise UnsupportedBroker(f"no adapter for broker {str(broker)!r} (account {account_id})")
+
+
+@lru_cache(maxsize=4096)
+def _paper_broker(account_id: str, simulate: Simulate | None, table_name: str) -> PaperBroker:
+    return PaperBroker(account_id, PaperStore(table_name), simulate=simulate)
+
+
+def clear_cache() -> None:
+    """Forget cached adapters (tests that switch tables or endpoints)."""
+    _paper_broker.cache_clear()

@@ -1,0 +1,461 @@
+"""The paper broker's state in DynamoDB (table ``settings.paper_table_name``, key ``pk``/``sk``).
+
+One partition per account, ``pk = ACCOUNT#{account_id}``:
+
+- ``sk = ORDER#{broker_order_id}``    one order (side, qty, type, prices, status, fill price, created_at)
+- ``sk = CLIENT#{client_order_id}``   the claim of a client order id: which order (and, for a flatten,
+                                     which orders it cancelled). Written with ``attribute_not_exists``
+                                     in the same transaction as what it claims, so one client order id
+                                     can never produce two orders, however many callers race.
+- ``sk = POSITION#{symbol}``          signed qty, cost (what the open qty cost: the exact basis of
+                                     the average), avg_price, last_fill_price and a ``version`` for
+                                     optimistic concurrency (read, compute, write if unchanged).
+
+Every read is strongly consistent: the paper broker answers for state it has just written.
+This module knows items, keys and conditions; the trading rules live in ``brokers.paper``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tradecopier.dal.dynamodb import as_int, dynamodb_client, from_item, to_attr, to_item
+from tradecopier.domain.models import OrderStatus, OrderType, Side
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
+
+# TransactWriteItems takes at most 100 actions; a flatten also writes its claim, the closing order
+# and the position, so at most this many cancellations fit in the same transaction.
+MAX_CANCELS_PER_TRANSACTION = 96
+
+
+class PaperStoreError(Exception):
+    """Base of the errors this store raises."""
+
+
+class PaperStoreUnavailable(PaperStoreError):
+    """DynamoDB could not be reached or refused the call (throttling, timeout, network)."""
+
+
+class ClientOrderIdTaken(PaperStoreError):
+    """The client order id is already claimed: nothing was written; read the claim back."""
+
+
+class WriteConflict(PaperStoreError):
+    """Something read before the write changed (position version, order status, id collision or a
+    concurrent transaction): nothing was written; read again and retry."""
+
+
+class OrderNotWorking(PaperStoreError):
+    """A conditional change of a working order found it missing or no longer working."""
+
+    def __init__(self, current: PaperOrderItem | None) -> None:
+        super().__init__("order missing" if current is None else f"order is {current.status}")
+        self.current = current
+
+
+class ClaimKind(StrEnum):
+    ORDER = "order"
+    FLATTEN = "flatten"
+
+
+@dataclass(frozen=True, slots=True)
+class PaperOrderItem:
+    broker_order_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: int
+    order_type: OrderType
+    status: OrderStatus
+    created_at: str
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    fill_price: Decimal | None = None
+    reject_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaperPositionItem:
+    """A position; ``version`` 0 means no item has been written yet (flat, never traded)."""
+
+    symbol: str
+    qty: int = 0
+    avg_price: Decimal | None = None
+    cost: Decimal | None = None
+    last_fill_price: Decimal | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimItem:
+    client_order_id: str
+    kind: ClaimKind
+    broker_order_id: str | None = None
+    cancelled_order_ids: tuple[str, ...] = ()
+
+
+def _pk(account_id: str) -> str:
+    return f"ACCOUNT#{account_id}"
+
+
+def _order_sk(broker_order_id: str) -> str:
+    return f"ORDER#{broker_order_id}"
+
+
+def _claim_sk(client_order_id: str) -> str:
+    return f"CLIENT#{client_order_id}"
+
+
+def _position_sk(symbol: str) -> str:
+    return f"POSITION#{symbol}"
+
+
+def _key(account_id: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": _pk(account_id)}, "sk": {"S": sk}}
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _order_from(values: dict[str, Any]) -> PaperOrderItem:
+    return PaperOrderItem(
+        broker_order_id=values["broker_order_id"],
+        client_order_id=values["client_order_id"],
+        symbol=values["symbol"],
+        side=Side(values["side"]),
+        qty=int(values["qty"]),
+        order_type=OrderType(values["order_type"]),
+        status=OrderStatus(values["status"]),
+        created_at=values["created_at"],
+        limit_price=_decimal(values.get("limit_price")),
+        stop_price=_decimal(values.get("stop_price")),
+        fill_price=_decimal(values.get("fill_price")),
+        reject_reason=values.get("reject_reason"),
+    )
+
+
+def _position_from(values: dict[str, Any]) -> PaperPositionItem:
+    return PaperPositionItem(
+        symbol=values["symbol"],
+        qty=int(values["qty"]),
+        avg_price=_decimal(values.get("avg_price")),
+        cost=_decimal(values.get("cost")),
+        last_fill_price=_decimal(values.get("last_fill_price")),
+        version=as_int(values["version"]) or 0,
+    )
+
+
+def _claim_from(values: dict[str, Any]) -> ClaimItem:
+    return ClaimItem(
+        client_order_id=values["client_order_id"],
+        kind=ClaimKind(values["kind"]),
+        broker_order_id=values.get("broker_order_id"),
+        cancelled_order_ids=tuple(values.get("cancelled_order_ids") or ()),
+    )
+
+
+class PaperStore:
+    """All DynamoDB access of the paper broker, for one table."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @property
+    def _client(self) -> DynamoDBClient:
+        # Looked up on every call (it is cached): tests swap endpoints with cache_clear().
+        return dynamodb_client()
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def get_order(self, account_id: str, broker_order_id: str) -> PaperOrderItem | None:
+        values = self._get(account_id, _order_sk(broker_order_id))
+        return None if values is None else _order_from(values)
+
+    def get_claim(self, account_id: str, client_order_id: str) -> ClaimItem | None:
+        values = self._get(account_id, _claim_sk(client_order_id))
+        return None if values is None else _claim_from(values)
+
+    def get_position(self, account_id: str, symbol: str) -> PaperPositionItem:
+        values = self._get(account_id, _position_sk(symbol))
+        return PaperPositionItem(symbol=symbol) if values is None else _position_from(values)
+
+    def list_orders(self, account_id: str) -> list[PaperOrderItem]:
+        return [_order_from(values) for values in self._query(account_id, "ORDER#")]
+
+    def list_positions(self, account_id: str) -> list[PaperPositionItem]:
+        return [_position_from(values) for values in self._query(account_id, "POSITION#")]
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def add_order(
+        self,
+        account_id: str,
+        order: PaperOrderItem,
+        *,
+        position: PaperPositionItem | None = None,
+        expected_version: int = 0,
+        claim_kind: ClaimKind = ClaimKind.ORDER,
+        cancel_order_ids: Sequence[str] = (),
+        already_cancelled_ids: Sequence[str] = (),
+    ) -> None:
+        """Writes ``order`` and the claim of its client order id in one transaction, with the new
+        ``position`` (if given, only if its stored version is still ``expected_version``) and the
+        cancellation of ``cancel_order_ids`` (each only if still working). The claim records
+        ``already_cancelled_ids`` + ``cancel_order_ids`` (what a flatten cancelled).
+
+        Raises ``ClientOrderIdTaken`` if the client order id is already claimed, ``WriteConflict``
+        if anything else changed since it was read; in both cases nothing was written.
+        """
+        claim = ClaimItem(
+            client_order_id=order.client_order_id,
+            kind=claim_kind,
+            broker_order_id=order.broker_order_id,
+            cancelled_order_ids=(*already_cancelled_ids, *cancel_order_ids),
+        )
+        actions: list[TransactWriteItemTypeDef] = [
+            self._claim_action(account_id, claim),
+            *self._cancel_actions(account_id, cancel_order_ids, order.created_at),
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    # An id collision (50 random bits) fails here and is retried with a new id.
+                    "Item": {**_key(account_id, _order_sk(order.broker_order_id)), **_order_attrs(order)},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        if position is not None:
+            actions.append(self._position_put(account_id, position, expected_version))
+        self._transact(actions)
+
+    def record_flat_flatten(
+        self,
+        account_id: str,
+        client_order_id: str,
+        *,
+        position: PaperPositionItem,
+        cancel_order_ids: Sequence[str],
+        already_cancelled_ids: Sequence[str] = (),
+        updated_at: str,
+    ) -> None:
+        """A flatten that found no position: cancels ``cancel_order_ids`` and claims the client
+        order id, only if the position is still at the version read (so it is still flat).
+
+        The unchanged position is written back with the next version rather than checked with a
+        ConditionCheck: same guarantee, and it needs no permission beyond PutItem/UpdateItem."""
+        claim = ClaimItem(
+            client_order_id=client_order_id,
+            kind=ClaimKind.FLATTEN,
+            cancelled_order_ids=(*already_cancelled_ids, *cancel_order_ids),
+        )
+        actions: list[TransactWriteItemTypeDef] = [
+            self._claim_action(account_id, claim),
+            *self._cancel_actions(account_id, cancel_order_ids, updated_at),
+            self._position_put(account_id, position, position.version),
+        ]
+        self._transact(actions)
+
+    def cancel_order(self, account_id: str, broker_order_id: str, *, updated_at: str) -> PaperOrderItem:
+        """Working → cancelled. Raises ``OrderNotWorking`` (with the current order, if any)."""
+        return self._update_working(
+            account_id,
+            broker_order_id,
+            "SET #status = :cancelled, #updated_at = :now",
+            {":cancelled": to_attr(OrderStatus.CANCELLED.value), ":now": to_attr(updated_at)},
+            {"#updated_at": "updated_at"},
+        )
+
+    def modify_order(
+        self,
+        account_id: str,
+        broker_order_id: str,
+        *,
+        qty: int | None,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
+        client_order_id: str,
+        updated_at: str,
+    ) -> PaperOrderItem:
+        """Changes the given fields of a working order, in place (same id). Raises
+        ``OrderNotWorking`` (with the current order, if any)."""
+        changes: dict[str, Any] = {
+            "qty": qty,
+            "limit_price": limit_price,
+            "stop_price": stop_price,
+            "modify_client_order_id": client_order_id,
+            "updated_at": updated_at,
+        }
+        present = {name: value for name, value in changes.items() if value is not None}
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in present)
+        names = {f"#{name}": name for name in present}
+        values = {f":{name}": to_attr(value) for name, value in present.items()}
+        return self._update_working(account_id, broker_order_id, expression, values, names)
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _get(self, account_id: str, sk: str) -> dict[str, Any] | None:
+        try:
+            response = self._client.get_item(
+                TableName=self.table_name, Key=_key(account_id, sk), ConsistentRead=True
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise PaperStoreUnavailable(str(error)) from error
+        item = response.get("Item")
+        return None if item is None else from_item(item)
+
+    def _query(self, account_id: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": to_attr(_pk(account_id)), ":prefix": to_attr(sk_prefix)},
+            "ConsistentRead": True,
+        }
+        try:
+            while True:
+                response = self._client.query(**arguments)
+                for item in response.get("Items", []):
+                    yield from_item(item)
+                if "LastEvaluatedKey" not in response:
+                    return
+                arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except (BotoCoreError, ClientError) as error:
+            raise PaperStoreUnavailable(str(error)) from error
+
+    def _claim_action(self, account_id: str, claim: ClaimItem) -> TransactWriteItemTypeDef:
+        values: dict[str, Any] = {
+            "client_order_id": claim.client_order_id,
+            "kind": claim.kind.value,
+            "broker_order_id": claim.broker_order_id,
+            "cancelled_order_ids": list(claim.cancelled_order_ids) or None,
+        }
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": {**_key(account_id, _claim_sk(claim.client_order_id)), **to_item(values)},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _cancel_actions(
+        self, account_id: str, broker_order_ids: Sequence[str], updated_at: str
+    ) -> list[TransactWriteItemTypeDef]:
+        return [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _key(account_id, _order_sk(broker_order_id)),
+                    "UpdateExpression": "SET #status = :cancelled, #updated_at = :now",
+                    "ConditionExpression": "#status = :working",
+                    "ExpressionAttributeNames": {"#status": "status", "#updated_at": "updated_at"},
+                    "ExpressionAttributeValues": {
+                        ":cancelled": to_attr(OrderStatus.CANCELLED.value),
+                        ":working": to_attr(OrderStatus.WORKING.value),
+                        ":now": to_attr(updated_at),
+                    },
+                }
+            }
+            for broker_order_id in broker_order_ids
+        ]
+
+    def _position_put(
+        self, account_id: str, position: PaperPositionItem, expected_version: int
+    ) -> TransactWriteItemTypeDef:
+        values: dict[str, Any] = {
+            "symbol": position.symbol,
+            "qty": position.qty,
+            "avg_price": position.avg_price,
+            "cost": position.cost,
+            "last_fill_price": position.last_fill_price,
+            "version": expected_version + 1,
+        }
+        # Optimistic concurrency: written only if the stored version is still the one read.
+        put: PutTypeDef = {
+            "TableName": self.table_name,
+            "Item": {**_key(account_id, _position_sk(position.symbol)), **to_item(values)},
+            "ConditionExpression": "attribute_not_exists(pk)",  # never traded: still no item
+        }
+        if expected_version:
+            put["ConditionExpression"] = "#version = :version"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = {":version": to_attr(expected_version)}
+        return {"Put": put}
+
+    def _transact(self, actions: list[TransactWriteItemTypeDef]) -> None:
+        """Runs ``actions`` (the claim first) as one transaction, translating a cancellation."""
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise PaperStoreUnavailable(str(error)) from error
+            reasons = [reason.get("Code") for reason in _cancellation_reasons(error)]
+            failed = {index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+            if 0 in failed:  # the claim
+                raise ClientOrderIdTaken(str(error)) from error
+            if failed or "TransactionConflict" in reasons:
+                raise WriteConflict(str(error)) from error
+            # Throttling, validation and the like: not something a retry with fresh reads fixes.
+            raise PaperStoreUnavailable(str(error)) from error
+        except BotoCoreError as error:
+            raise PaperStoreUnavailable(str(error)) from error
+
+    def _update_working(
+        self,
+        account_id: str,
+        broker_order_id: str,
+        expression: str,
+        values: dict[str, Any],
+        names: dict[str, str],
+    ) -> PaperOrderItem:
+        try:
+            response = self._client.update_item(
+                TableName=self.table_name,
+                Key=_key(account_id, _order_sk(broker_order_id)),
+                UpdateExpression=expression,
+                ConditionExpression="#status = :working",
+                ExpressionAttributeNames={**names, "#status": "status"},
+                ExpressionAttributeValues={**values, ":working": to_attr(OrderStatus.WORKING.value)},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise OrderNotWorking(self.get_order(account_id, broker_order_id)) from error
+            raise PaperStoreUnavailable(str(error)) from error
+        except BotoCoreError as error:
+            raise PaperStoreUnavailable(str(error)) from error
+        return _order_from(from_item(response["Attributes"]))
+
+
+def _order_attrs(order: PaperOrderItem) -> dict[str, Any]:
+    return to_item(
+        {
+            "broker_order_id": order.broker_order_id,
+            "client_order_id": order.client_order_id,
+            "symbol": order.symbol,
+            "side": order.side.value,
+            "qty": order.qty,
+            "order_type": order.order_type.value,
+            "status": order.status.value,
+            "created_at": order.created_at,
+            "updated_at": order.created_at,
+            "limit_price": order.limit_price,
+            "stop_price": order.stop_price,
+            "fill_price": order.fill_price,
+            "reject_reason": order.reject_reason,
+        }
+    )
+
+
+def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
+    # botocore copies the modelled ``CancellationReasons`` of the error into the response.
+    reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+    return reasons
