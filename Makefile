@@ -133,3 +133,8 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) $(SAM_VENV) node_modules
+
+.PHONY: openapi
+openapi: $(VENV_STAMP)  ## regenerate docs/openapi.json from the route definitions
+	PYTHONPATH=layers/common $(PY) -c 'from tradecopier.api.openapi import openapi_json; print(openapi_json())' \
+	  | $(PY) -m json.tool --indent 2 > docs/openapi.json

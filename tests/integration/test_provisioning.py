@@ -70,9 +70,16 @@ class Aws:
     sns: Any
     lambda_: Any
     iam: Any
+    cloudwatch: Any = None
 
     def provisioner(self, **overrides: Any) -> Provisioner:
-        return Provisioner(make_settings(**overrides), sqs=self.sqs, sns=self.sns, lambda_=self.lambda_)
+        return Provisioner(
+            make_settings(**overrides),
+            sqs=self.sqs,
+            sns=self.sns,
+            lambda_=self.lambda_,
+            cloudwatch=self.cloudwatch,
+        )
 
     def queue_names(self) -> list[str]:
         urls = self.sqs.list_queues(QueueNamePrefix=PREFIX).get("QueueUrls", [])
@@ -146,6 +153,7 @@ def aws() -> Iterator[Aws]:
             sns=boto3.client("sns", region_name=REGION),
             lambda_=boto3.client("lambda", region_name=REGION),
             iam=boto3.client("iam", region_name=REGION),
+            cloudwatch=boto3.client("cloudwatch", region_name=REGION),
         )
         create_executor(clients.iam, clients.lambda_)
         yield clients
@@ -603,3 +611,29 @@ def test_server_mode_publish_reaches_the_follower_queue(moto_server: Callable[[s
     assert aws.queue_names() == []
     assert aws.sns.list_topics()["Topics"] == []
     assert aws.lambda_.list_event_source_mappings()["EventSourceMappings"] == []
+
+
+def test_each_follower_dlq_gets_an_alarm_that_leaves_with_it(aws: Aws) -> None:
+    alerts = aws.sns.create_topic(Name="alerts")["TopicArn"]
+    prov = aws.provisioner(alerts_topic_arn=alerts)
+    topic = prov.ensure_group_topic(GROUP).topic_arn
+    resources = prov.ensure_follower(GROUP, "acct-1", topic)
+    prov.ensure_follower(GROUP, "acct-1", topic)  # idempotent: still one alarm
+    dlq_name = resources.dlq_arn.rsplit(":", 1)[-1]
+    [alarm] = aws.cloudwatch.describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
+    assert (alarm["AlarmName"], alarm["MetricName"], alarm["AlarmActions"]) == (
+        dlq_name,
+        "ApproximateNumberOfMessagesVisible",
+        [alerts],
+    )
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": dlq_name}]
+    prov.remove_follower(GROUP, "acct-1")
+    assert aws.cloudwatch.describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"] == []
+
+
+def test_follower_queues_use_sse_sqs(aws: Aws) -> None:
+    prov = aws.provisioner()
+    resources = prov.ensure_follower(GROUP, "acct-1", prov.ensure_group_topic(GROUP).topic_arn)
+    for url in (resources.queue_url, resources.dlq_url):
+        attributes = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes.get("SqsManagedSseEnabled") == "true"

@@ -96,6 +96,11 @@ def sns_client() -> SNSClient:
 
 
 @lru_cache(maxsize=1)
+def cloudwatch_client() -> Any:
+    return boto3.client("cloudwatch", config=_CLIENT_CONFIG)
+
+
+@lru_cache(maxsize=1)
 def sqs_client() -> SQSClient:
     return boto3.client("sqs", config=_CLIENT_CONFIG)
 
@@ -280,11 +285,19 @@ class Provisioner:
         sqs: SQSClient | None = None,
         sns: SNSClient | None = None,
         lambda_: LambdaClient | None = None,
+        cloudwatch: Any = None,
     ) -> None:
         self._settings = settings
         self._sqs = sqs
         self._sns = sns
         self._lambda = lambda_
+        self._cloudwatch = cloudwatch
+
+    @property
+    def cloudwatch(self) -> Any:
+        if self._cloudwatch is None:
+            self._cloudwatch = cloudwatch_client()
+        return self._cloudwatch
 
     @property
     def sqs(self) -> SQSClient:
@@ -356,7 +369,11 @@ class Provisioner:
         dlq_url, dlq_arn = self._ensure_queue(
             "dlq",
             follower_dlq_name(prefix, group_id, account_id),
-            {"ContentBasedDeduplication": "false", "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
+            {
+                "ContentBasedDeduplication": "false",
+                "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS),
+                "SqsManagedSseEnabled": "true",
+            },
             tags,
         )
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.follower_max_receive_count}
@@ -367,12 +384,15 @@ class Provisioner:
                 "ContentBasedDeduplication": "false",
                 "VisibilityTimeout": str(settings.follower_queue_visibility_seconds),
                 "RedrivePolicy": json.dumps(redrive, separators=(",", ":")),
+                # SSE-SQS, not the aws/sqs KMS key: SNS cannot deliver to a queue under that key.
+                "SqsManagedSseEnabled": "true",
             },
             tags,
         )
         self._ensure_queue_policy(queue_url, queue_arn, topic_arn)
         subscription_arn = self._ensure_subscription(topic_arn, queue_arn)
         mapping_uuid = self._ensure_mapping(queue_arn, tags)
+        self._ensure_dlq_alarm(follower_dlq_name(prefix, group_id, account_id), group_id, account_id)
         return FollowerResources(
             queue_url=queue_url,
             queue_arn=queue_arn,
@@ -430,6 +450,39 @@ class Provisioner:
             dlq_url = self._queue_url(follower_dlq_name(prefix, group_id, account_id))
             if dlq_url is not None:
                 self._delete_queue(dlq_url)
+        # 5. the DLQ's alarm (DeleteAlarms ignores names that do not exist)
+        if self._settings.alerts_topic_arn:
+            with _step("delete_dlq_alarm"):
+                self.cloudwatch.delete_alarms(AlarmNames=[follower_dlq_name(prefix, group_id, account_id)])
+
+    def _ensure_dlq_alarm(self, dlq_name: str, group_id: str, account_id: str) -> None:
+        """An alarm on this follower's DLQ, to the alerts topic (PutMetricAlarm overwrites: idempotent).
+
+        CloudWatch alarms cannot watch a SEARCH over queues created at runtime, so each follower's
+        DLQ gets its own alarm, named like the DLQ (the admin role may only touch those names).
+        """
+        topic = self._settings.alerts_topic_arn
+        if not topic:
+            return
+        with _step("dlq_alarm"):
+            self.cloudwatch.put_metric_alarm(
+                AlarmName=dlq_name,
+                AlarmDescription=(
+                    f"A copy for follower {account_id} of group {group_id} was dead-lettered. "
+                    "Check the copy log and the follower's lock reason."
+                ),
+                Namespace="AWS/SQS",
+                MetricName="ApproximateNumberOfMessagesVisible",
+                Dimensions=[{"Name": "QueueName", "Value": dlq_name}],
+                Statistic="Maximum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=0,
+                ComparisonOperator="GreaterThanThreshold",
+                TreatMissingData="notBreaching",
+                AlarmActions=[topic],
+                Tags=[{"Key": TAG_GROUP, "Value": group_id}, {"Key": TAG_ACCOUNT, "Value": account_id}],
+            )
 
     # ---------------------------------------------------------------------------------- publish
 
