@@ -30,7 +30,7 @@ PYTHON ?= $(shell for c in $(PY313_CANDIDATES); do \
 
 # Only directories that exist (and, for mypy, hold Python files).
 LINT_DIRS   = $(wildcard layers/common functions devstack tests bench)
-TYPE_DIRS   = $(shell for d in layers/common/tradecopier functions devstack; do \
+TYPE_DIRS   = $(shell for d in layers/common/tradecopier functions devstack bench; do \
                 [ -n "$$(find $$d -name '*.py' -print -quit 2>/dev/null)" ] && echo $$d; done; true)
 
 # sam build runs pip for the runtime (python3.13): it must find python3.13 on PATH.
@@ -124,6 +124,14 @@ demo: check-tools $(VENV_STAMP) $(NODE_STAMP)
 
 bench: check-tools $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m bench
+
+# Reliability suite at full size (RELIABILITY.md): the property test with more and longer examples
+# (make test runs 20 x 25), every fault test, figures written to tests/reliability/.figures/.
+.PHONY: reliability
+reliability: check-tools $(VENV_STAMP) $(NODE_STAMP)
+	RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-200} RELIABILITY_STEPS=$${RELIABILITY_STEPS:-40} \
+	RELIABILITY_FIGURES=tests/reliability/.figures/figures.json \
+	  $(PY) -m pytest tests/reliability -p no:cacheprovider --durations=10 $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------------------------------------
 clean:

@@ -1,0 +1,189 @@
+"""``python -m bench`` (``make bench``): run every part, write results.json, results.md and latency.png.
+
+    python -m bench                                   # full run: 200 events at 1, 10 and 50 followers
+    python -m bench --events 5 --followers 1,2 --quick --out-dir /tmp/b   # what make test runs
+
+Parts run one after the other on a quiet machine: imports (fresh interpreters), own overhead (a child
+process with its own DynamoDB Local and moto), then the local stack (e2e and floor, interleaved).
+A part that fails is recorded under ``errors`` and the others still run; the exit code is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import cost, imports, report
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--events", type=int, default=None, help="measured events per follower count (default 200; quick 5)"
+    )
+    p.add_argument(
+        "--followers", default=None, help="follower counts, comma separated (default 1,10,50; quick 1,2)"
+    )
+    p.add_argument("--quick", action="store_true", help="a tiny run (smoke test): few events, few repeats")
+    p.add_argument("--warmup", type=int, default=None, help="warm-up events per follower count (dropped)")
+    p.add_argument(
+        "--gap-ms", type=float, default=20.0, help="pause between one event being done and the next"
+    )
+    p.add_argument(
+        "--overhead-events", type=int, default=None, help="events for the in-process overhead part"
+    )
+    p.add_argument(
+        "--overhead-followers", type=int, default=None, help="followers there (default 10; quick 2)"
+    )
+    p.add_argument(
+        "--import-repeats", type=int, default=None, help="fresh interpreters per module (default 10)"
+    )
+    p.add_argument("--skip", default="", help="parts to skip: e2e,overhead,imports")
+    p.add_argument("--profile", action="store_true", help="also write cProfile / -X importtime profiles")
+    p.add_argument("--out-dir", type=Path, default=BENCH_DIR)
+    args = p.parse_args(argv)
+    args.followers = [
+        int(x) for x in (args.followers or ("1,2" if args.quick else "1,10,50")).split(",") if x
+    ]
+    args.events = args.events if args.events is not None else (5 if args.quick else 200)
+    args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 5)
+    args.overhead_events = args.overhead_events or (3 if args.quick else 100)
+    args.overhead_followers = args.overhead_followers or (2 if args.quick else 10)
+    args.import_repeats = args.import_repeats or (1 if args.quick else 10)
+    args.skip = {part.strip() for part in args.skip.split(",") if part.strip()}
+    return args
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_overhead(args: argparse.Namespace, followers: int, events: int, profile: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
+        out = Path(tmp) / "overhead.json"
+        command = [
+            sys.executable,
+            "-m",
+            "bench.overhead",
+            "--out",
+            str(out),
+            "--events",
+            str(events),
+            "--followers",
+            str(followers),
+            "--warmup",
+            "1" if args.quick else "3",
+        ]
+        if profile:
+            command += ["--profile", str(args.out_dir / "profile_executor.txt")]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+        done = subprocess.run(
+            command, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bench.overhead exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "argv": " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+    errors: dict[str, str] = {}
+    # Other work on the machine shows up in every figure: keep the load next to them.
+    results["machine"]["loadavg_1m"] = {"start": round(os.getloadavg()[0], 2)}
+
+    if "imports" not in args.skip:
+        _say("[bench] imports: fresh interpreters per handler module ...")
+        try:
+            measured = imports.measure(repeats=args.import_repeats, traced_repeats=0 if args.quick else 5)
+            results.update(measured)
+            if args.profile or not args.quick:
+                results["import_profile_ms"] = {name: imports.profile(name) for name in imports.MODULES}
+        except Exception:
+            errors["imports"] = traceback.format_exc(limit=3)
+
+    if "overhead" not in args.skip:
+        _say(f"[bench] overhead: {args.overhead_events} events, {args.overhead_followers} followers")
+        try:
+            overhead = run_overhead(args, args.overhead_followers, args.overhead_events, args.profile)
+            results["ingest_cpu_ms"] = overhead["ingest"]["own_cpu_ms_median"]
+            results["executor_cpu_ms_per_copy"] = overhead["executor_per_copy"]["own_cpu_ms_median"]
+            results["aws_calls_per_event"] = overhead["aws_calls_per_event"]
+            results["aws_calls_per_copy"] = overhead["aws_calls_per_copy"]
+            per_copy = overhead["dynamodb_per_copy"]
+            results["dynamodb_writes_per_copy"] = per_copy["write_items"].get("copier", 0.0)
+            results["dynamodb_wru_per_copy"] = per_copy["wru"].get("copier", 0.0)
+            results["paper_broker_dynamodb_writes_per_copy"] = per_copy["write_items"].get("paper", 0.0)
+            results["paper_broker_dynamodb_wru_per_copy"] = per_copy["wru"].get("paper", 0.0)
+            results["overhead_detail"] = overhead
+            results.update(cost.compute(overhead, cost.load_prices(), cost.memory_sizes(), followers=10))
+            if not args.quick:
+                # How the per-copy figures grow with the group (the event item holds every copy).
+                _say("[bench] overhead: 20 events, 50 followers")
+                wide = run_overhead(args, 50, 20, profile=False)
+                results["overhead_n50"] = {
+                    "ingest_cpu_ms": wide["ingest"]["own_cpu_ms_median"],
+                    "executor_cpu_ms_per_copy": wide["executor_per_copy"]["own_cpu_ms_median"],
+                    "dynamodb_wru_per_event": wide["dynamodb_per_event"]["wru"],
+                    "dynamodb_wru_per_copy": wide["dynamodb_per_copy"]["wru"],
+                    "dynamodb_rru_per_copy": wide["dynamodb_per_copy"]["rru"],
+                    "event_item_bytes": wide["item_bytes"]["event_mean"],
+                }
+        except Exception:
+            errors["overhead"] = traceback.format_exc(limit=3)
+
+    if "e2e" not in args.skip:
+        _say(f"[bench] e2e: {args.events} events at {args.followers} followers on the local stack ...")
+        try:
+            from bench import e2e
+
+            results.update(
+                e2e.run(args.followers, args.events, warmup=args.warmup, gap_s=args.gap_ms / 1000, log=_say)
+            )
+        except Exception:
+            errors["e2e"] = traceback.format_exc(limit=5)
+
+    results["machine"]["loadavg_1m"]["end"] = round(os.getloadavg()[0], 2)
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    results["goals"] = report.goals(results)
+    if errors:
+        results["errors"] = errors
+    (args.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out_dir / "results.md").write_text(report.markdown(results))
+    if results.get("e2e_ms"):
+        report.plot(results, args.out_dir / "latency.png")
+    _say(report.markdown(results))
+    for part, error in errors.items():
+        _say(f"[bench] {part} failed:\n{error}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""AWS price of copying leader trades, from the calls counted by ``bench.overhead`` × ``bench/prices.json``.
+
+Per leader trade copied to N followers (N = 10 for the headline figure):
+
+- API Gateway HTTP API: one request (per 512 KB);
+- Lambda: one ingest invocation and N / (records per batch) executor invocations; requests plus
+  GB-s at the template's ``MemorySize``. Billed duration per invocation = the measured process CPU ×
+  (1769 MB / memory: Lambda gives a full vCPU only at 1,769 MB, proportionally less below) + the
+  measured time spent waiting on AWS calls (wall − CPU, against the local emulators), rounded up
+  to the next ms;
+- SNS FIFO: the Publish calls counted per event (per 64 KB), payload GB, and N subscription deliveries;
+- SQS FIFO, per follower queue: the SendMessage SNS makes into it, and the event source mapping's
+  ReceiveMessage that returns the batch and DeleteMessageBatch after it succeeded — one of each per
+  batch (the mapping's documented behaviour: long polling, delete on success; batches hold one
+  message when trades come one at a time, as here). Idle polling is a fixed monthly cost per
+  follower, reported apart (``fixed_usd_per_follower_month``), not per trade;
+- DynamoDB on demand: the copier table's read and write request units per event and per copy, as
+  DynamoDB Local reported them for the actual items (index writes included), corrected where the
+  emulator under-reports (transactions: 2 WRU per KB per item; a BatchGetItem key with no item: the
+  minimum read). The paper broker's own table is the broker's cost, reported apart.
+
+``usd_per_million_trades_n10`` holds exactly those items. CloudWatch Logs ingestion of what the
+handlers log (measured bytes) is per trade too and is reported next to it (``..._with_logs``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PRICES = Path(__file__).with_name("prices.json")
+GB = 1024**3
+IDLE_POLLERS_ASSUMED = 5  # concurrent long polls per idle SQS mapping (assumption; see the report)
+
+
+def load_prices(path: Path = PRICES) -> dict[str, Any]:
+    prices: dict[str, Any] = json.loads(path.read_text())
+    return prices
+
+
+def memory_sizes(template: Path = REPO_ROOT / "template.yaml") -> dict[str, int]:
+    """MemorySize of every AWS::Serverless::Function (its own, else Globals.Function's)."""
+    from devstack.tables import load_template
+
+    data = load_template(template)
+    default = int(data.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
+    return {
+        logical_id: int(resource.get("Properties", {}).get("MemorySize", default))
+        for logical_id, resource in data.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
+
+
+def billed_ms(cpu_ms: float, wall_ms: float, memory_mb: int, full_vcpu_mb: int) -> int:
+    """Billed duration of one invocation: CPU slowed to the memory's share of a vCPU, plus waiting."""
+    share = min(1.0, memory_mb / full_vcpu_mb)
+    return max(1, math.ceil(cpu_ms / share + max(0.0, wall_ms - cpu_ms)))
+
+
+def _sum(values: dict[str, float]) -> float:
+    return float(sum(values.values()))
+
+
+def compute(
+    overhead: dict[str, Any], prices: dict[str, Any], memory: dict[str, int], followers: int = 10
+) -> dict[str, Any]:
+    n = followers
+    lam, api, sns, sqs = (
+        prices["lambda"],
+        prices["api_gateway_http_api"],
+        prices["sns_fifo"],
+        prices["sqs_fifo"],
+    )
+    ddb, logs = prices["dynamodb_on_demand"], prices["cloudwatch_logs"]
+    ingest, executor = overhead["ingest"], overhead["executor_per_copy"]
+    per_batch = max(1.0, float(overhead["records_per_executor_invocation"]))
+    executor_invocations = n / per_batch
+
+    ingest_mb, executor_mb = memory["IngestFunction"], memory["ExecutorFunction"]
+    ingest_ms = billed_ms(
+        ingest["process_cpu_ms_mean"], ingest["wall_ms_mean"], ingest_mb, lam["full_vcpu_at_mb"]
+    )
+    executor_ms = billed_ms(
+        executor["process_cpu_ms_mean"] * per_batch,
+        executor["wall_ms_mean"] * per_batch,
+        executor_mb,
+        lam["full_vcpu_at_mb"],
+    )
+    message_bytes = float(overhead["sns_message_bytes_mean"]) or 1.0
+    publishes = float(overhead["aws_calls_per_event"].get("sns.Publish", 0.0))
+    sns_chunks = math.ceil(message_bytes / sns["publish_chunk_bytes"])
+    sqs_chunks = math.ceil(message_bytes / sqs["request_chunk_bytes"])
+    event_ddb, copy_ddb = overhead["dynamodb_per_event"], overhead["dynamodb_per_copy"]
+    wru = event_ddb["wru"].get("copier", 0.0) + n * copy_ddb["wru"].get("copier", 0.0)
+    rru = event_ddb["rru"].get("copier", 0.0) + n * copy_ddb["rru"].get("copier", 0.0)
+    m = 1e6  # per million trades; per-million prices cancel out
+
+    breakdown = {
+        "api_gateway_http_api": api["requests_per_million"],
+        "lambda_ingest_requests": lam["requests_per_million"],
+        "lambda_ingest_gb_s": m * ingest_mb / 1024 * ingest_ms / 1000 * lam["arm64_gb_second"],
+        "lambda_executor_requests": executor_invocations * lam["requests_per_million"],
+        "lambda_executor_gb_s": m
+        * executor_invocations
+        * executor_mb
+        / 1024
+        * executor_ms
+        / 1000
+        * lam["arm64_gb_second"],
+        "sns_publish": publishes * sns_chunks * sns["publish_requests_per_million"],
+        "sns_payload": m * publishes * message_bytes / GB * sns["publish_payload_per_gb"]
+        + m * n * message_bytes / GB * sns["subscription_payload_per_gb"],
+        "sns_subscription_messages": n * sns["subscription_messages_per_million"],
+        "sqs_fifo_send_by_sns": n * sqs_chunks * sqs["requests_per_million"],
+        "sqs_fifo_esm_receive": n / per_batch * sqs_chunks * sqs["requests_per_million"],
+        "sqs_fifo_esm_delete_batch": n / per_batch * sqs["requests_per_million"],
+        "dynamodb_wru": wru * ddb["write_request_unit_per_million"],
+        "dynamodb_rru": rru * ddb["read_request_unit_per_million"],
+    }
+    log_bytes = ingest["log_bytes_mean"] + n * executor["log_bytes_mean"]
+    logs_usd = m * log_bytes / GB * logs["ingestion_per_gb_standard"]
+    paper_usd = n * (
+        copy_ddb["wru"].get("paper", 0.0) * ddb["write_request_unit_per_million"]
+        + copy_ddb["rru"].get("paper", 0.0) * ddb["read_request_unit_per_million"]
+    )
+    total = sum(breakdown.values())
+    idle_requests_month = IDLE_POLLERS_ASSUMED * 3 * 60 * 24 * 30  # 20 s long polls
+    return {
+        "usd_per_million_trades_n10": round(total, 2),
+        "usd_per_million_trades_n10_with_logs": round(total + logs_usd, 2),
+        "cost_breakdown_n10": {key: round(value, 3) for key, value in breakdown.items()},
+        "cloudwatch_logs_usd_per_million_trades_n10": round(logs_usd, 3),
+        "paper_broker_usd_per_million_trades_n10": round(paper_usd, 3),
+        "fixed_usd_per_follower_month": round(idle_requests_month * sqs["requests_per_million"] / 1e6, 3),
+        "cost_inputs_n10": {
+            "followers": n,
+            "measured_at_followers": overhead["followers"],
+            "memory_mb": {"ingest": ingest_mb, "executor": executor_mb},
+            "billed_ms": {"ingest": ingest_ms, "executor_per_invocation": executor_ms},
+            "billed_ms_unscaled_cpu": {
+                "ingest": math.ceil(ingest["wall_ms_mean"]),
+                "executor_per_invocation": math.ceil(executor["wall_ms_mean"] * per_batch),
+            },
+            "executor_invocations_per_trade": executor_invocations,
+            "sns_message_bytes": message_bytes,
+            "copier_wru_per_trade": round(wru, 2),
+            "copier_rru_per_trade": round(rru, 2),
+            "log_bytes_per_trade": round(log_bytes),
+            "idle_pollers_assumed_per_follower": IDLE_POLLERS_ASSUMED,
+            "prices_as_published_on": prices["as_published_on"],
+        },
+    }

@@ -1,0 +1,361 @@
+"""Own overhead, in-process: CPU of the ingest handler per accepted event and of the executor per copied
+order, and every AWS call they make, counted by botocore hooks (``bench.awscalls``).
+
+Run as a child process by ``python -m bench`` (``python -m bench.overhead --out FILE``) so that
+nothing else runs in the measuring process: its ``time.process_time`` is then the handlers' CPU plus
+botocore's client side; DynamoDB Local (a JVM) and moto (``devstack.motoserver``) are processes of
+their own. The CPU spent in botocore's HTTP send (urllib3, sockets) is measured and subtracted:
+``own_cpu = process CPU during the handler call − CPU inside Endpoint._send``. The AWS calls are
+real (local emulators), so every code path is the production one; nothing is mocked.
+
+Flow per event, like production: the ingest handler gets an API Gateway HTTP API v2 event; then,
+for every follower queue, the SQS batch the event source mapping would build is received from moto
+and handed to the executor handler (one record per batch: events are sent one after the other), and
+deleted afterwards (the ESM's job, not counted). Handler logs (stdout) go to a file whose growth is
+the CloudWatch Logs volume per invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+IMPORT_ROOTS = ["layers/common", "functions/ingest", "functions/admin", "functions/executor"]
+EXECUTOR_NAME = "bench-executor"
+
+
+@dataclass
+class Sample:
+    cpu_ms: float
+    own_cpu_ms: float  # cpu_ms minus CPU inside botocore's HTTP send
+    own_cpu_excl_botocore_ms: float  # cpu_ms minus CPU inside botocore client calls altogether
+    wall_ms: float
+    log_bytes: int
+    records: int = 1
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.overhead")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--events", type=int, default=50)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--followers", type=int, default=10)
+    p.add_argument("--dynamodb-endpoint", default="")
+    p.add_argument("--moto-endpoint", default="")
+    p.add_argument("--profile", type=Path, default=None, help="write cProfile stats of the executor here")
+    return p.parse_args(argv)
+
+
+def _environment(tables: dict[str, str], ddb: str, moto: str) -> dict[str, str]:
+    from bench.backends import FAKE_AWS
+
+    return {
+        **FAKE_AWS,
+        "COPIER_TABLE_NAME": tables["CopierTable"],
+        "PAPER_TABLE_NAME": tables["PaperBrokerTable"],
+        "RESOURCE_PREFIX": f"b{uuid.uuid4().hex[:8]}",
+        "EXECUTOR_FUNCTION_NAME": EXECUTOR_NAME,
+        "AWS_ENDPOINT_URL": moto,
+        "AWS_ENDPOINT_URL_DYNAMODB": ddb,
+        "POWERTOOLS_SERVICE_NAME": "trade-copier",
+        "POWERTOOLS_METRICS_NAMESPACE": "TradeCopier",
+        "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here; see the report
+        "LOG_LEVEL": "INFO",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    args.events = max(2, args.events)  # half of them counted, half timed
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    from bench.backends import Backends
+
+    if args.dynamodb_endpoint and args.moto_endpoint:
+        result = run(args, args.dynamodb_endpoint, args.moto_endpoint)
+    else:
+        with Backends() as backends:
+            result = run(args, backends.dynamodb_endpoint, backends.moto_endpoint)
+    args.out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict[str, Any]:
+    import boto3
+
+    from bench.awscalls import TIMERS, CallLog, install_timers
+    from bench.backends import ensure_function, plain_client
+    from devstack.tables import create_tables_from_template
+
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(key, None)
+    ddb = plain_client("dynamodb", ddb_endpoint)
+    tables = create_tables_from_template(ddb, REPO_ROOT / "template.yaml", f"bench{uuid.uuid4().hex[:8]}")
+    os.environ.update(_environment(tables, ddb_endpoint, moto_endpoint))
+    ensure_function(moto_endpoint, EXECUTOR_NAME)
+
+    # Hooks first: clients copy the session's event emitter when they are created.
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    calls = CallLog(tables["CopierTable"], tables["PaperBrokerTable"])
+    calls.install(boto3.DEFAULT_SESSION.events)
+    install_timers()
+
+    for root in reversed(IMPORT_ROOTS):
+        sys.path.insert(0, str(REPO_ROOT / root))
+    import admin_handler
+    import executor_handler
+    import ingest_handler
+    from bench.lambda_events import Context, http_api_event, order_placed
+    from devstack.esm import sqs_record
+
+    log_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    saved_stdout = os.dup(1)
+    sys.stdout.flush()
+    os.dup2(log_file.fileno(), 1)
+
+    def measure(handler: Any, event: dict[str, Any], context: Context) -> tuple[Any, Sample]:
+        sys.stdout.flush()
+        size = os.fstat(1).st_size
+        send0, client0 = TIMERS.send_cpu, TIMERS.client_cpu
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        answer = handler(event, context)
+        cpu = time.process_time() - cpu0
+        wall = time.perf_counter() - wall0
+        sys.stdout.flush()
+        return answer, Sample(
+            cpu_ms=cpu * 1000,
+            own_cpu_ms=(cpu - (TIMERS.send_cpu - send0)) * 1000,
+            own_cpu_excl_botocore_ms=(cpu - (TIMERS.client_cpu - client0)) * 1000,
+            wall_ms=wall * 1000,
+            log_bytes=os.fstat(1).st_size - size,
+        )
+
+    def admin(method: str, path: str, body: Any = None) -> dict[str, Any]:
+        reply = admin_handler.handler(http_api_event(method, path, body), Context("admin", 256))
+        return {"status": reply["statusCode"], "body": json.loads(reply.get("body") or "null")}
+
+    try:
+        created = admin("POST", "/groups", {"name": "bench", "leader": {"account_id": "LEAD-1"}})
+        assert created["status"] == 201, created
+        group_id, token = created["body"]["group_id"], created["body"]["webhook_token"]
+        for i in range(args.followers):
+            added = admin("POST", f"/groups/{group_id}/followers", {"account_id": f"F-{i:03d}"})
+            assert added["status"] == 201, added
+
+        sqs = plain_client("sqs", moto_endpoint)
+        lam = plain_client("lambda", moto_endpoint)
+        prefix = os.environ["RESOURCE_PREFIX"]
+        queues: list[tuple[str, str]] = []
+        for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
+            name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
+            if name.startswith(prefix):
+                queues.append((sqs.get_queue_url(QueueName=name)["QueueUrl"], mapping["EventSourceArn"]))
+        assert len(queues) == args.followers, f"{len(queues)} follower queues, expected {args.followers}"
+
+        profiler: Any = None
+        if args.profile is not None:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)  # CPU time, not waiting
+
+        ingest_samples: list[Sample] = []
+        executor_samples: list[Sample] = []
+        event_ids: list[str] = []
+        counted_events = counted_copies = 0
+        # With --profile, extra events after the measured ones run under cProfile (never timed).
+        total = args.warmup + args.events + (20 if profiler is not None else 0)
+        for index in range(total):
+            profiling = profiler is not None and index >= args.warmup + args.events
+            measured = args.warmup <= index < args.warmup + args.events
+            # Measured events alternate: one counted (hooks count calls, DynamoDB returns consumed
+            # capacity), one timed (hooks idle), so that counting never inflates the CPU figures.
+            counted = measured and (index - args.warmup) % 2 == 0
+            timed = measured and not counted
+            event_id = f"bench-{uuid.uuid4().hex[:12]}"
+            body = order_placed(event_id, index)
+            event = http_api_event("POST", f"/groups/{group_id}/events", body, {"X-Webhook-Token": token})
+            with calls.scoped("ingest" if counted else None):
+                reply, sample = measure(ingest_handler.handler, event, Context("ingest", 512))
+            assert reply["statusCode"] == 202, reply
+            if measured:
+                event_ids.append(event_id)
+                counted_events += counted
+            if timed:
+                ingest_samples.append(sample)
+            for url, arn in queues:
+                messages = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=2,
+                    AttributeNames=["All"],
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                assert messages, f"nothing delivered to {url}"
+                records = [sqs_record(m, arn, "us-east-1") for m in messages]
+                if profiling:
+                    profiler.enable()
+                with calls.scoped("executor" if counted else None):
+                    result, sample = measure(
+                        executor_handler.handler, {"Records": records}, Context("executor", 512)
+                    )
+                if profiling:
+                    profiler.disable()
+                assert not result.get("batchItemFailures"), result
+                sample.records = len(records)
+                if counted:
+                    counted_copies += len(records)
+                if timed:
+                    executor_samples.append(sample)
+                sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+                    ],
+                )
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+        log_file.close()
+
+    if profiler is not None:
+        import pstats
+
+        with open(args.profile, "w", encoding="utf-8") as fh:
+            stats = pstats.Stats(profiler, stream=fh)
+            stats.sort_stats("cumulative").print_stats(45)
+            stats.sort_stats("tottime").print_stats(30)
+            stats.sort_stats("cumulative").print_stats("tradecopier|powertools", 40)
+
+    return _result(
+        args,
+        calls,
+        ddb,
+        tables,
+        group_id,
+        event_ids,
+        ingest_samples,
+        executor_samples,
+        counted_events,
+        counted_copies,
+    )
+
+
+def _result(
+    args: argparse.Namespace,
+    calls: Any,
+    ddb: Any,
+    tables: dict[str, str],
+    group_id: str,
+    event_ids: list[str],
+    ingest: list[Sample],
+    executor: list[Sample],
+    events: int,
+    copies: int,
+) -> dict[str, Any]:
+    from bench.awscalls import dynamodb_item_bytes
+    from bench.stats import mean, median, summary
+
+    # Every copy must be placed, or the per-copy figures would describe something else.
+    statuses: dict[str, int] = {}
+    event_bytes: list[int] = []
+    for event_id in event_ids:
+        item = ddb.get_item(
+            TableName=tables["CopierTable"],
+            Key={"pk": {"S": f"EVENT#{group_id}#{event_id}"}, "sk": {"S": "EVENT"}},
+            ConsistentRead=True,
+        )["Item"]
+        event_bytes.append(dynamodb_item_bytes(item))
+        for copy in item["copies"]["M"].values():
+            status = copy["M"]["status"]["S"]
+            statuses[status] = statuses.get(status, 0) + 1
+    link = ddb.get_item(
+        TableName=tables["CopierTable"],
+        Key={"pk": {"S": f"LINK#{group_id}#o-{event_ids[-1]}"}, "sk": {"S": "FOLLOWER#F-000"}},
+    ).get("Item", {})
+    group_items = ddb.query(
+        TableName=tables["CopierTable"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"GROUP#{group_id}"}},
+    )["Items"]
+
+    ingest_counts = calls.counts("ingest")
+    executor_counts = calls.counts("executor")
+
+    def per(counter: Any, n: int) -> dict[str, float]:
+        return {key: round(value / n, 4) for key, value in sorted(counter.items())} if n else {}
+
+    def samples(values: list[Sample], divide_by_records: bool) -> dict[str, Any]:
+        def field(name: str) -> list[float]:
+            return [float(getattr(s, name)) / (s.records if divide_by_records else 1) for s in values]
+
+        return {
+            "own_cpu_ms": summary(field("own_cpu_ms"), 3),
+            "own_cpu_ms_median": round(median(field("own_cpu_ms")), 3),
+            "own_cpu_ms_mean": round(mean(field("own_cpu_ms")), 3),
+            "own_cpu_excl_botocore_ms_median": round(median(field("own_cpu_excl_botocore_ms")), 3),
+            "botocore_client_cpu_ms_median": round(
+                median(field("own_cpu_ms")) - median(field("own_cpu_excl_botocore_ms")), 3
+            ),
+            "process_cpu_ms_mean": round(mean(field("cpu_ms")), 3),
+            "wall_ms": summary(field("wall_ms"), 3),
+            "wall_ms_mean": round(mean(field("wall_ms")), 3),
+            "log_bytes_mean": round(mean(field("log_bytes")), 1),
+            "invocations": len(values),
+        }
+
+    return {
+        "followers": args.followers,
+        "events": len(event_ids),
+        "events_counted": events,
+        "events_timed": len(ingest),
+        "copies_counted": copies,
+        "copy_statuses": statuses,
+        "tracing": "POWERTOOLS_TRACE_DISABLED=true",
+        "ingest": samples(ingest, divide_by_records=False),
+        "executor_per_copy": samples(executor, divide_by_records=True),
+        "records_per_executor_invocation": round(sum(s.records for s in executor) / len(executor), 3)
+        if executor
+        else 0,
+        "aws_calls_per_event": per(ingest_counts.calls, events),
+        "aws_calls_per_copy": per(executor_counts.calls, copies),
+        "dynamodb_per_event": {
+            "write_items": per(ingest_counts.write_items, events),
+            "read_requests": per(ingest_counts.read_requests, events),
+            "wru": per(ingest_counts.wru, events),
+            "rru": per(ingest_counts.rru, events),
+            "units_by_call": per(ingest_counts.units_by_call, events),
+        },
+        "dynamodb_per_copy": {
+            "write_items": per(executor_counts.write_items, copies),
+            "read_requests": per(executor_counts.read_requests, copies),
+            "condition_checks": per(executor_counts.condition_checks, copies),
+            "wru": per(executor_counts.wru, copies),
+            "rru": per(executor_counts.rru, copies),
+            "units_by_call": per(executor_counts.units_by_call, copies),
+        },
+        "sns_message_bytes_mean": round(mean([float(b) for b in ingest_counts.sns_message_bytes]), 1),
+        "item_bytes": {
+            "event_mean": round(mean([float(b) for b in event_bytes]), 1),
+            "order_link": dynamodb_item_bytes(link) if link else None,
+            "group_and_followers_total": sum(dynamodb_item_bytes(i) for i in group_items),
+        },
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

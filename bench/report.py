@@ -1,0 +1,180 @@
+"""Goals, the markdown table (``results.md``) and the latency plot (``latency.png``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+GOALS_TEXT = {
+    "e2e_p50_vs_floor": "e2e p50 ≤ 1.3 × floor p50",
+    "e2e_p99_vs_floor": "e2e p99 ≤ 1.5 × floor p99",
+    "e2e_p50_scaling": "e2e p50 at 50 followers ≤ 2 × p50 at 10",
+    "executor_cpu": "executor own CPU ≤ 2 ms per copied order",
+    "dynamodb_writes": "DynamoDB writes ≤ 2 per copied order",
+    "imports": "each hot-path import ≤ 1.5 × baseline",
+    "cost": "≤ $20 per million leader trades at 10 followers",
+}
+
+
+def _goal(name: str, where: str, measured: float | None, limit: float, unit: str = "") -> dict[str, Any]:
+    return {
+        "goal": GOALS_TEXT[name] + (f" ({where})" if where else ""),
+        "measured": None if measured is None else round(measured, 2),
+        "limit": round(limit, 2),
+        "unit": unit,
+        "met": None if measured is None else measured <= limit,
+    }
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    e2e, floor = results.get("e2e_ms", {}), results.get("floor_ms", {})
+    for key in ("n10", "n50"):
+        if key in e2e and key in floor:
+            out.append(_goal("e2e_p50_vs_floor", key, e2e[key]["p50"], 1.3 * floor[key]["p50"], "ms"))
+            out.append(_goal("e2e_p99_vs_floor", key, e2e[key]["p99"], 1.5 * floor[key]["p99"], "ms"))
+    if "n10" in e2e and "n50" in e2e:
+        out.append(_goal("e2e_p50_scaling", "", e2e["n50"]["p50"], 2 * e2e["n10"]["p50"], "ms"))
+    if "executor_cpu_ms_per_copy" in results:
+        out.append(_goal("executor_cpu", "", results["executor_cpu_ms_per_copy"], 2.0, "ms"))
+    if "dynamodb_writes_per_copy" in results:
+        out.append(_goal("dynamodb_writes", "", results["dynamodb_writes_per_copy"], 2.0, "writes"))
+    imports = results.get("import_ms", {})
+    if "baseline" in imports:
+        for name in ("ingest", "executor"):
+            if name in imports:
+                out.append(_goal("imports", name, imports[name], 1.5 * imports["baseline"], "ms"))
+    if "usd_per_million_trades_n10" in results:
+        out.append(_goal("cost", "", results["usd_per_million_trades_n10"], 20.0, "USD"))
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {results.get('generated_at', '')} on {results.get('machine', {}).get('cpus', '?')} CPU(s), "
+        f"Python {results.get('machine', {}).get('python', '?')}, 1-minute load average "
+        f"{results.get('machine', {}).get('loadavg_1m', {})}; took {results.get('duration_s', '?')} s "
+        f"(`python -m bench {results.get('argv', '')}`). How each figure is measured: the README's "
+        "*Benchmarks* section and the docstrings of `bench/*.py`.",
+        "",
+    ]
+    e2e, floor, ratio = (
+        results.get("e2e_ms", {}),
+        results.get("floor_ms", {}),
+        results.get("e2e_over_floor", {}),
+    )
+    if e2e:
+        detail = results.get("e2e_detail", {})
+        lines += [
+            "## Latency: leader event POST → every follower's copy placed (local stack)",
+            "",
+            "| followers | events | e2e p50 | e2e p95 | e2e p99 | floor p50 | floor p95 | floor p99 "
+            "| e2e/floor p50 | e2e/floor p99 | stack CPU per copy |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key in e2e:
+            e, f, r = e2e[key], floor.get(key, {}), ratio.get(key, {})
+            lines.append(
+                f"| {key[1:]} | {detail.get(key, {}).get('events', '')} "
+                f"| {_fmt(e['p50'])} | {_fmt(e['p95'])} | {_fmt(e['p99'])} "
+                f"| {_fmt(f.get('p50'))} | {_fmt(f.get('p95'))} | {_fmt(f.get('p99'))} "
+                f"| {_fmt(r.get('p50'))} | {_fmt(r.get('p99'))} "
+                f"| {_fmt(detail.get(key, {}).get('stack_cpu_ms_per_copy'))} |"
+            )
+        lines += [
+            "",
+            "Milliseconds. Floor: bare SNS FIFO publish → every subscribed SQS FIFO queue's poller has "
+            "received it, same emulator, no handlers. Stack CPU per copy: CPU time of every process of the "
+            "local stack (Lambda workers, DynamoDB Local, moto, pollers) per copied order during the run.",
+            "",
+        ]
+    lines += ["## Own overhead, cold start, cost", "", "| figure | value |", "|---|---:|"]
+    rows: list[tuple[str, Any]] = [
+        ("ingest own CPU per accepted event (ms, median)", results.get("ingest_cpu_ms")),
+        ("executor own CPU per copied order (ms, median)", results.get("executor_cpu_ms_per_copy")),
+        (
+            "… of which botocore client side (ms)",
+            results.get("overhead_detail", {})
+            .get("executor_per_copy", {})
+            .get("botocore_client_cpu_ms_median"),
+        ),
+        ("copier DynamoDB writes per copied order", results.get("dynamodb_writes_per_copy")),
+        ("copier DynamoDB WRU per copied order", results.get("dynamodb_wru_per_copy")),
+        (
+            "paper broker DynamoDB writes per copied order (broker's cost)",
+            results.get("paper_broker_dynamodb_writes_per_copy"),
+        ),
+    ]
+    rows += [
+        (f"AWS calls per accepted event: {k}", v) for k, v in results.get("aws_calls_per_event", {}).items()
+    ]
+    rows += [
+        (f"AWS calls per copied order: {k}", v) for k, v in results.get("aws_calls_per_copy", {}).items()
+    ]
+    rows += [(f"import {k} (ms, median)", v) for k, v in results.get("import_ms", {}).items()]
+    rows += [(f"import {k} with tracing on (ms)", v) for k, v in results.get("import_ms_traced", {}).items()]
+    wide = results.get("overhead_n50", {})
+    rows += [
+        ("at 50 followers: ingest own CPU per event (ms)", wide.get("ingest_cpu_ms")),
+        ("at 50 followers: executor own CPU per copy (ms)", wide.get("executor_cpu_ms_per_copy")),
+        ("at 50 followers: copier WRU per copied order", wide.get("dynamodb_wru_per_copy", {}).get("copier")),
+        ("at 50 followers: event item (bytes)", wide.get("event_item_bytes")),
+    ]
+    rows += [
+        ("USD per million leader trades, 10 followers", results.get("usd_per_million_trades_n10")),
+        ("… plus CloudWatch Logs ingestion", results.get("usd_per_million_trades_n10_with_logs")),
+    ]
+    rows += [(f"… {k}", v) for k, v in results.get("cost_breakdown_n10", {}).items()]
+    lines += [f"| {name} | {_fmt(value)} |" for name, value in rows if value is not None]
+    goal_rows = results.get("goals", [])
+    if goal_rows:
+        lines += ["", "## Goals", "", "| goal | measured | limit | met |", "|---|---:|---:|:---:|"]
+        for goal in goal_rows:
+            met = "n/a" if goal["met"] is None else ("yes" if goal["met"] else "**no**")
+            lines.append(
+                f"| {goal['goal']} | {_fmt(goal['measured'])} {goal['unit']} "
+                f"| {_fmt(goal['limit'])} {goal['unit']} | {met} |"
+            )
+    errors = results.get("errors", {})
+    if errors:
+        lines += ["", "## Errors", ""] + [f"- {part}: {error}" for part, error in errors.items()]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e2e, floor = results.get("e2e_ms", {}), results.get("floor_ms", {})
+    keys = sorted(e2e, key=lambda k: int(k[1:]))
+    xs = [int(k[1:]) for k in keys]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    styles = {"p50": "-", "p95": "--", "p99": ":"}
+    for q, style in styles.items():
+        ax.plot(xs, [e2e[k][q] for k in keys], style, marker="o", color="tab:red", label=f"end to end {q}")
+        if all(k in floor for k in keys):
+            ax.plot(xs, [floor[k][q] for k in keys], style, marker="s", color="tab:blue", label=f"floor {q}")
+    ax.set_xlabel("followers")
+    ax.set_ylabel("latency (ms)")
+    ax.set_xticks(xs)
+    ax.set_ylim(bottom=0)
+    ax.set_title(
+        "Leader event → every follower's copy placed (local stack)\nfloor: bare SNS FIFO → SQS FIFO pollers"
+    )
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,129 @@
+"""``python -m devstack``: run the local stack in the foreground until Ctrl-C / SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    from devstack.stack import DEFAULT_CONCURRENCY, DEFAULT_STACK_NAME, DEFAULT_TEMPLATE
+
+    p = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    p.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "3000")),
+        help="HTTP API port (default $PORT or 3000; 0 = any free port)",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    p.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
+    p.add_argument(
+        "--isolation",
+        choices=("process", "thread"),
+        default="process",
+        help="process: one Python process per execution environment (default); "
+        "thread: handlers imported here, one at a time per function (debugging)",
+    )
+    p.add_argument(
+        "--concurrency",
+        action="append",
+        default=[],
+        metavar="FUNCTION=N",
+        help="execution environments of one function (logical id), e.g. ExecutorFunction=4",
+    )
+    p.add_argument("--default-concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    p.add_argument("--cold", action="store_true", help="start environments on first use, not ahead")
+    p.add_argument(
+        "--function-logs",
+        choices=("file", "console"),
+        default="file",
+        help="where handler output goes: one file per function (default) or this console",
+    )
+    p.add_argument("--log-dir", type=Path, default=None)
+    p.add_argument("--keep-logs", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--no-print-requests", action="store_true")
+    p.add_argument("--no-print-copies", action="store_true")
+    p.add_argument("--no-health-check", action="store_true", help="do not wait for GET /health = 200")
+    p.add_argument("--ready-timeout", type=float, default=60.0)
+    p.add_argument("--ready-file", default=None, help="write the stack's endpoints as JSON here once ready")
+    return p.parse_args(argv)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    from devstack.stack import LocalStack, StackError
+
+    concurrency: dict[str, int] = {}
+    for item in args.concurrency:
+        name, _, n = item.partition("=")
+        if not n.isdigit():
+            print(f"--concurrency expects FUNCTION=N, got {item!r}", file=sys.stderr)
+            return 2
+        concurrency[name] = int(n)
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGHUP, _raise_interrupt)
+    stack = LocalStack(
+        port=args.port,
+        host=args.host,
+        template=args.template,
+        stack_name=args.stack_name,
+        isolation=args.isolation,
+        concurrency=concurrency,
+        default_concurrency=args.default_concurrency,
+        warm=not args.cold,
+        function_logs=args.function_logs,
+        log_dir=args.log_dir,
+        keep_logs=args.keep_logs,
+        print_requests=not args.no_print_requests,
+        print_copies=not args.no_print_copies,
+        require_health=not args.no_health_check,
+        ready_timeout=args.ready_timeout,
+    )
+    try:
+        try:
+            stack.start()
+        except StackError as exc:
+            print(f"devstack: {exc}", file=sys.stderr, flush=True)
+            return 1
+        print(stack.summary(), flush=True)
+        if args.ready_file:
+            tmp = f"{args.ready_file}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(stack.info(), fh)
+            os.replace(tmp, args.ready_file)
+        print("Ctrl-C to stop.", flush=True)
+        threading.Event().wait()  # until a signal raises KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+        if stack.ready_seconds is not None:
+            print(
+                "devstack stopped"
+                + (
+                    f"; function logs kept in {stack.log_dir}"
+                    if stack.log_dir and args.keep_logs and args.function_logs == "file"
+                    else "."
+                ),
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Patches to moto's in-process backends that make SQS behave like AWS where the copier relies on it.
+
+Applied once, in the process that hosts moto's server (``python -m devstack.motoserver``; tests
+that run moto in-process call ``apply()`` themselves). Each patch fixes one difference between
+moto 5.2.5 and AWS, measured with moto's own server (see ``devstack/README.md``):
+
+1. **Event source mappings are not run by moto.** moto's ``Queue.add_message`` invokes every
+   event source mapping of the queue *inside the SendMessage/Publish call*: it receives up to
+   BatchSize messages (ApproximateReceiveCount + 1), tries to run the function in Docker, and on
+   failure makes them visible again -- so every publish inflates the receive count of everything
+   queued and pushes it towards the DLQ; with ``use_docker=False`` it deletes them instead (the
+   messages are swallowed). Deleting a mapping does not unhook it from the queue either. Here the
+   queue's mapping table is always empty: mappings are still created, listed and deleted through
+   the Lambda API, and ``devstack.esm`` polls the queues like the real Lambda service does.
+2. **FIFO deduplication lasts 5 minutes even after the first message was deleted.** moto only
+   compares against messages still in the queue.
+3. **FIFO SequenceNumber grows.** moto draws 20 random digits per message.
+4. **A FIFO message group is blocked only by in-flight messages that are still invisible.** moto
+   counts a message whose visibility timeout expired as still blocking its group until it is seen
+   again, so when a failed batch [m1, m2] times out it can deliver m2 before m1 (order broken).
+5. **Long polling sleeps until a message is deliverable.** moto wakes the waiter whenever any
+   message is visible, including ones held back by an in-flight group: a follower whose batch
+   failed would make its poller spin at 100% CPU for the whole WaitTimeSeconds.
+6. **DeleteMessage and SendMessage on one queue do not race.** moto rebuilds the message list
+   in DeleteMessage without the queue lock; a concurrent SendMessage could be lost.
+
+7. **Publish succeeds when a subscribed queue is gone.** moto fails the whole SNS Publish with
+   NonExistentQueue when one subscription's queue was deleted; AWS accepts the message and only
+   that delivery fails.
+
+Plus a hook: listeners are told when an event source mapping is created, updated or deleted, so
+the pollers start without waiting for the next ``ListEventSourceMappings``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+_applied = False
+_apply_lock = threading.Lock()
+DEDUP_WINDOW_SECONDS = 300.0
+_esm_listeners: list[Callable[[], None]] = []
+
+
+def add_esm_listener(callback: Callable[[], None]) -> None:
+    """``callback()`` runs after every Create/Update/DeleteEventSourceMapping handled by moto."""
+    _esm_listeners.append(callback)
+
+
+def remove_esm_listener(callback: Callable[[], None]) -> None:
+    if callback in _esm_listeners:
+        _esm_listeners.remove(callback)
+
+
+def apply() -> None:
+    """Idempotent: patch moto's SQS and Lambda backends (this process only)."""
+    global _applied
+    with _apply_lock:
+        if _applied:
+            return
+        _patch_sqs()
+        _patch_sns()
+        _patch_lambda()
+        _applied = True
+
+
+def _patch_sns() -> None:
+    from moto.sns import models as sns_models
+    from moto.sqs.exceptions import QueueDoesNotExist
+
+    subscription_cls: Any = sns_models.Subscription
+    orig_publish = subscription_cls.publish
+
+    def publish(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            orig_publish(self, *args, **kwargs)
+        except QueueDoesNotExist:
+            return  # AWS: the delivery to that one subscription fails; Publish itself succeeds
+
+    subscription_cls.publish = publish
+
+
+def _patch_lambda() -> None:
+    from moto.awslambda import models as lambda_models
+
+    backend_cls: Any = lambda_models.LambdaBackend
+    for name in ("create_event_source_mapping", "update_event_source_mapping", "delete_event_source_mapping"):
+        original = getattr(backend_cls, name)
+
+        def wrapper(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            result = __original(self, *args, **kwargs)
+            for callback in list(_esm_listeners):
+                with contextlib.suppress(Exception):  # a listener must never break the Lambda API
+                    callback()
+            return result
+
+        setattr(backend_cls, name, wrapper)
+
+
+def _patch_sqs() -> None:
+    from moto.sqs import models as sqs_models
+
+    queue_cls: Any = sqs_models.Queue
+    backend_cls: Any = sqs_models.SQSBackend
+
+    # 0. speed only: Queue.attributes (read 4x per SendMessage, so per SNS delivery) converts all
+    # 18 attribute names from CamelCase each time; the conversion is pure, so cache it.
+    models: Any = sqs_models
+    models.camelcase_to_underscores = functools.lru_cache(maxsize=1024)(models.camelcase_to_underscores)
+
+    # 1. no event source mapping ever reaches the queue's own dispatch loop in add_message.
+    def _get_esms(self: Any) -> dict[str, Any]:
+        return {}
+
+    def _set_esms(self: Any, value: Any) -> None:
+        return None
+
+    queue_cls.lambda_event_source_mappings = property(_get_esms, _set_esms)
+
+    # 3. + 6. sequence numbers and the queue lock around add/delete.
+    seq = itertools.count(int(time.time() * 1000) * 10**6)
+    seq_lock = threading.Lock()
+    orig_add = queue_cls.add_message
+    orig_delete = queue_cls.delete_message
+
+    def add_message(self: Any, message: Any) -> None:
+        if self.fifo_queue:
+            with seq_lock:
+                message.sequence_number = f"{next(seq):020d}"
+        orig_add(self, message)
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            orig_delete(self, receipt_handle)
+
+    queue_cls.add_message = add_message
+    queue_cls.delete_message = delete_message
+
+    # 4. only invisible in-flight messages block their group.
+    def pending_message_groups(self: Any) -> set[str]:
+        return {m.group_id for m in list(self._pending_messages) if m.group_id is not None and not m.visible}
+
+    queue_cls.pending_message_groups = property(pending_message_groups)
+
+    # 5. long polling waits for a deliverable message, not merely a visible one.
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        def deliverable() -> bool:
+            blocked: set[str] | None = None
+            for m in list(self._messages):
+                if not m.visible or m.delayed:
+                    continue
+                if self.fifo_queue and m.group_id is not None and m not in self._pending_messages:
+                    if blocked is None:
+                        blocked = self.pending_message_groups
+                    if m.group_id in blocked:
+                        continue
+                return True
+            return False
+
+        with self._messages_lock:
+            self._messages_lock.wait_for(deliverable, timeout=timeout)
+
+    queue_cls.wait_for_messages = wait_for_messages
+
+    # 2. FIFO deduplication window independent of deletion (SendMessage, SendMessageBatch, SNS).
+    orig_send = backend_cls.send_message
+
+    def send_message(self: Any, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        if not queue.fifo_queue:
+            return orig_send(self, queue_name, message_body, *args, **kwargs)
+        dedup_id = kwargs.get("deduplication_id")
+        if dedup_id is None and len(args) >= 3:
+            dedup_id = args[2]
+        if dedup_id is None and queue.content_based_deduplication:
+            dedup_id = hashlib.sha256(message_body.encode("utf-8")).hexdigest()
+        state = queue.__dict__.setdefault("_devstack_dedup", ({}, threading.Lock()))
+        seen, lock = state
+        with lock:
+            now = time.monotonic()
+            if dedup_id is not None:
+                first = seen.get(dedup_id)
+                if first is not None and now - first[0] < DEDUP_WINDOW_SECONDS:
+                    return first[1]  # AWS answers a duplicate like the original, and drops it
+                if len(seen) > 10_000:
+                    for key in [k for k, (t, _) in seen.items() if now - t >= DEDUP_WINDOW_SECONDS]:
+                        del seen[key]
+            message = orig_send(self, queue_name, message_body, *args, **kwargs)
+            if dedup_id is not None:
+                seen[dedup_id] = (now, message)
+            return message
+
+    backend_cls.send_message = send_message
+
+    # 4b. before each ReceiveMessage, in-flight messages whose visibility expired stop being
+    # in flight, so the head of a timed-out batch and the rest of its group come back together.
+    orig_receive = backend_cls.receive_message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        for m in [m for m in list(queue._pending_messages) if m.visible]:
+            queue._pending_messages.discard(m)
+        return orig_receive(self, queue_name, *args, **kwargs)
+
+    backend_cls.receive_message = receive_message
