@@ -214,11 +214,6 @@ def test_executor_process_dies_after_the_broker_accepted_and_nothing_is_doubled(
     final_audit(pipeline, group_id, events, figures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an error outside the broker call on every attempt dead-letters the message without "
-    "locking the follower (deliveries.copy_record / executor.copy_event only lock for broker errors)",
-)
 def test_an_error_on_every_attempt_locks_the_follower_before_the_message_is_dead_lettered(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, figures: Counter[str]
 ) -> None:
@@ -432,11 +427,6 @@ def test_sns_response_lost_after_publishing_then_a_prompt_retry_is_copied_once(
     assert {c["status"] for c in pipeline.copies(group_id, "E-1").values()} == {"placed"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: after a 503 whose publish went through, a retry accepted once the first message was "
-    "given up on is deduplicated by SNS FIFO (same MessageDeduplicationId) and never delivered",
-)
 def test_sns_response_lost_then_a_late_retry_is_still_copied(
     pipeline: Pipeline, sns_faults: SnsFaults, figures: Counter[str]
 ) -> None:
@@ -528,11 +518,6 @@ def test_follower_removed_while_its_copy_is_at_the_broker_keeps_the_order_on_rec
     final_audit(pipeline, group_id, ["E-1", "E-2"], figures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: removing a follower marks only the pending copies among the group's 200 most recent "
-    "events skipped (CopierStore.pending_event_ids); older pending copies stay pending forever",
-)
 def test_follower_removed_with_a_long_backlog_leaves_no_copy_pending(
     pipeline: Pipeline, figures: Counter[str]
 ) -> None:

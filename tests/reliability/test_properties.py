@@ -34,7 +34,6 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 import hypothesis.strategies as st
-import pytest
 from hypothesis import settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -58,10 +57,7 @@ multipliers = st.one_of(
     st.sampled_from([Decimal(m) for m in ("0.1", "0.25", "0.5", "1", "1.5", "2", "3")]),
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal("4"), places=2),
 )
-# A follower with a max_qty breaks its whole group today (see the xfail test at the end): caps are
-# generated once that is fixed. Set to True when that test passes (it then fails as XPASS).
-CAPS_WORK = False
-max_qtys = st.one_of(st.none(), st.integers(min_value=1, max_value=6)) if CAPS_WORK else st.none()
+max_qtys = st.one_of(st.none(), st.integers(min_value=1, max_value=6))
 roundings = st.sampled_from(sorted(ROUNDING))
 simulates = st.sampled_from([None, None, None, "reject"])
 
@@ -388,11 +384,6 @@ def test_random_admin_operations_and_leader_events_keep_every_account_right(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: max_qty is stored as a DynamoDB number and read back as Decimal, which the StrictInt "
-    "field refuses (copier_store._follower_from): every read of the group then fails with a 500",
-)
 def test_a_follower_with_max_qty_is_capped_through_the_pipeline(
     pipeline: Pipeline, figures: Counter[str]
 ) -> None:

@@ -42,7 +42,8 @@ def _leader_event(body: LeaderEventBody) -> LeaderEvent:
 )
 def post_event(group_id: str, body: Annotated[LeaderEventBody, Body()]) -> Response[str]:
     services = get_services()
-    token = router.current_event.headers.get("x-webhook-token") or body.token
+    body_token = body.token.get_secret_value() if body.token else None
+    token = router.current_event.headers.get("x-webhook-token") or body_token
     result = ingest_event(
         group_id, _leader_event(body), token, store=services.store, publisher=services.provisioner
     )

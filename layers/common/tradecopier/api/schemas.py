@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, SecretStr, StringConstraints, model_validator
 
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
 from tradecopier.domain.models import (
@@ -29,7 +29,8 @@ from tradecopier.domain.models import (
 )
 
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-WebhookToken = Annotated[str, StringConstraints(max_length=512)]
+# A SecretStr: Powertools logs parsed bodies at DEBUG, and the token must never reach a log.
+WebhookToken = Annotated[SecretStr, Field(max_length=512)]
 
 
 class CreateGroupRequest(StrictModel):

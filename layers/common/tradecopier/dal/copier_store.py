@@ -171,7 +171,11 @@ _FOLLOWER_FIELDS = (
 
 
 def _follower_from(values: dict[str, Any]) -> Follower:
-    return Follower.model_validate({name: values.get(name) for name in _FOLLOWER_FIELDS if name in values})
+    fields = {name: values.get(name) for name in _FOLLOWER_FIELDS if name in values}
+    max_qty = fields.get("max_qty")
+    if max_qty is not None:
+        fields["max_qty"] = int(max_qty)  # DynamoDB numbers come back as Decimal
+    return Follower.model_validate(fields)
 
 
 def _follower_values(follower: Follower) -> dict[str, Any]:
@@ -658,15 +662,27 @@ class CopierStore:
                 raise CopyAlreadyFinal() from error
             raise
 
-    def pending_event_ids(self, group_id: str, account_id: str, limit: int = 200) -> list[str]:
-        """Recent events of the group whose copy for ``account_id`` is still pending."""
-        return [
-            stored.accepted.event.event_id
-            for stored in self.list_events(group_id, limit)
-            if any(
-                copy.account_id == account_id and copy.status is CopyStatus.PENDING for copy in stored.copies
-            )
-        ]
+    def pending_event_ids(self, group_id: str, account_id: str) -> list[str]:
+        """Every event of the group whose copy for ``account_id`` is still pending (all pages)."""
+        event_ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "FilterExpression": "copies.#acct.#status = :pending",
+            "ProjectionExpression": "event_id",
+            "ExpressionAttributeNames": {"#acct": account_id, "#status": "status"},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"EVENTS#{group_id}"},
+                ":pending": {"S": CopyStatus.PENDING.value},
+            },
+        }
+        while True:
+            page = self._client.query(**kwargs)
+            event_ids.extend(item["event_id"]["S"] for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return event_ids
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def skip_pending_copies_of_removed(self, group_id: str, account_id: str, reason: str) -> int:
         """Marks the removed follower's still-pending copies skipped, so none stays pending forever."""

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from tradecopier.brokers.base import BrokerAccount
 from tradecopier.brokers.registry import open_broker
 from tradecopier.domain.models import AcceptedEvent, Follower
-from tradecopier.logic.executor import Delivery, copy_event
+from tradecopier.logic.executor import CopyRetry, Delivery, copy_event, give_up
 from tradecopier.logic.services import Services, get_services
 from tradecopier.observability import logger
 
@@ -50,4 +50,11 @@ def copy_record(record: SQSRecord) -> None:
     def broker_for(follower: Follower) -> BrokerAccount:
         return open_broker(follower.account_id, follower.broker, follower.simulate, services.settings)
 
-    copy_event(delivery, store=services.store, open_broker=broker_for)
+    try:
+        copy_event(delivery, store=services.store, open_broker=broker_for)
+    except CopyRetry:
+        raise
+    except Exception as error:
+        if not delivery.is_last_attempt:
+            raise
+        give_up(error, delivery, services.store)

@@ -210,6 +210,17 @@ def _handle_failure(error: Exception, delivery: Delivery, store: CopierStore) ->
             ),
         )
         raise CopyRetry(reason) from error
+    return give_up(error, delivery, store)
+
+
+def give_up(error: Exception, delivery: Delivery, store: CopierStore) -> CopyRecord | None:
+    """The last attempt failed: lock the follower with the reason, then record the copy failed.
+
+    Called for any error, not only broker ones, so that no message reaches the FIFO DLQ (which
+    would let later events overtake it) without its follower being locked first.
+    """
+    reason = f"{type(error).__name__}: {error}"
+    attempts = f"attempt {delivery.attempt}/{delivery.max_attempts}"
     lock_reason = (
         f"copy of event {delivery.accepted.event.event_id} failed after {delivery.attempt} attempts: {reason}"
     )

@@ -30,9 +30,16 @@ class IngestResult:
     status: Literal["accepted", "duplicate"]
 
 
-def deduplication_id(event_id: str) -> str:
-    """SNS allows 128 chars from a restricted set; event ids are free text, so hash them."""
-    return hashlib.sha256(event_id.encode()).hexdigest()
+def deduplication_id(accepted: AcceptedEvent) -> str:
+    """The SNS deduplication id of one acceptance of an event.
+
+    It includes the acceptance time: a re-publish of the same acceptance (a duplicate request within
+    the window) is dropped by SNS, but an event accepted anew after a 503 (whose first publish may
+    in fact have gone through and been given up on) is delivered. The copy record still makes the
+    executor copy it once. Hashed: SNS allows 128 chars from a restricted set; event ids are free.
+    """
+    acceptance = f"{accepted.event.event_id}#{accepted.received_at.isoformat()}"
+    return hashlib.sha256(acceptance.encode()).hexdigest()
 
 
 def ingest_event(
@@ -81,7 +88,7 @@ def _publish(publisher: Provisioner, topic_arns: list[str], accepted: AcceptedEv
             topic_arns,
             accepted.model_dump_json(),
             group_id=accepted.group_id,
-            dedup_id=deduplication_id(accepted.event.event_id),
+            dedup_id=deduplication_id(accepted),
             attributes={"event_id": accepted.event.event_id, "group_id": accepted.group_id},
         )
     except PublishError as error:

@@ -1,0 +1,213 @@
+"""``python -m devstack.demo``: the leader/follower story, replayed against the local stack.
+
+A funded leader FUNDED-1; followers EVAL-1 (x1), EVAL-2 (x0.5) and EVAL-3 (x1, locked: "daily loss
+limit (risk breach)"). The leader buys 2 NQZ6 at market (21450.25); every follower places its own
+copy sized by its multiplier, the locked one is skipped, and nothing is placed on the leader.
+
+Uses the stack at http://127.0.0.1:${PORT:-3000} if GET /health answers there, otherwise starts one
+(``LocalStack``) and stops it afterwards. If the accounts are already taken (a rerun against the same
+stack), a unique suffix is added to each. Exit code 0 on success, 1 (with a sentence) otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import ExitStack
+from typing import Any
+
+LEADER = "FUNDED-1"
+FOLLOWERS = [("EVAL-1", 1.0, None), ("EVAL-2", 0.5, None), ("EVAL-3", 1.0, "daily loss limit (risk breach)")]
+EXPECTED = {"EVAL-1": ("placed", 2), "EVAL-2": ("placed", 1), "EVAL-3": ("skipped", None)}
+FINAL = {"placed", "skipped", "rejected", "failed"}
+WAIT_SECONDS = 60.0
+
+
+class DemoError(Exception):
+    """Something is off; the message is one sentence for the user."""
+
+
+class Client:
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("content-type", "application/json")
+        for key, value in (headers or {}).items():
+            req.add_header(key, value)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            status = exc.code
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def ok(self, method: str, path: str, body: Any = None, expect: int = 200, **headers: str) -> Any:
+        status, data = self.call(method, path, body, headers)
+        if status != expect:
+            raise DemoError(f"{method} {path} answered {status} instead of {expect}: {data}.")
+        return data
+
+
+def healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/health", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+def _account_in_use(client: Client, ids: list[str]) -> bool:
+    """True if any of these accounts already belongs to a group (as leader or follower)."""
+    groups = client.ok("GET", "/groups")["groups"]
+    taken = set()
+    for group in groups:
+        taken.add(group["leader"]["account_id"])
+        taken.update(f["account_id"] for f in group["followers"])
+    return any(a in taken for a in ids)
+
+
+def run(client: Client, out: Any = print) -> None:
+    base_ids = [LEADER, *(name for name, _, _ in FOLLOWERS)]
+    suffix = ""
+    if _account_in_use(client, base_ids):
+        suffix = "-" + uuid.uuid4().hex[:6]
+        out(f"(accounts already in use on this stack: using the suffix {suffix!r})")
+    ids = {name: name + suffix for name in base_ids}
+    leader = ids[LEADER]
+
+    group = client.ok(
+        "POST",
+        "/groups",
+        {"name": "Funded + evals", "leader": {"account_id": leader, "broker": "paper"}},
+        expect=201,
+    )
+    group_id, token = group["group_id"], group["webhook_token"]
+    out(f"group {group_id}: leader {leader} (paper)")
+    for name, multiplier, lock_reason in FOLLOWERS:
+        account = ids[name]
+        client.ok(
+            "POST",
+            f"/groups/{group_id}/followers",
+            {"account_id": account, "broker": "paper", "multiplier": multiplier},
+            expect=201,
+        )
+        if lock_reason:
+            client.ok("POST", f"/groups/{group_id}/followers/{account}/lock", {"reason": lock_reason})
+    event_id = f"L-42-new{suffix}"
+    event = {
+        "event_id": event_id,
+        "type": "order.placed",
+        "order_id": "L-42",
+        "symbol": "NQZ6",
+        "side": "buy",
+        "qty": 2,
+        "order_type": "market",
+        "price": 21450.25,
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    out(f"leader {leader} buys 2 NQZ6 at market (21450.25): event {event_id}")
+    answer = client.ok("POST", f"/groups/{group_id}/events", event, expect=202, **{"X-Webhook-Token": token})
+    if answer.get("status") != "accepted":
+        raise DemoError(f"the event was answered {answer} instead of accepted.")
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        copies = {
+            c["account_id"]: c for c in client.ok("GET", f"/groups/{group_id}/events/{event_id}")["copies"]
+        }
+        if len(copies) == len(FOLLOWERS) and all(c["status"] in FINAL for c in copies.values()):
+            break
+        if time.monotonic() > deadline:
+            pending = sorted(a for a, c in copies.items() if c["status"] not in FINAL)
+            raise DemoError(f"copies of {event_id} still not final after {WAIT_SECONDS:.0f} s: {pending}.")
+        time.sleep(0.2)
+
+    group = client.ok("GET", f"/groups/{group_id}")
+    state = {f["account_id"]: f for f in group["followers"]}
+    rows = [("account", "multiplier", "state", "copy status", "qty", "reason", "broker order", "position")]
+    problems = []
+    for name, multiplier, _ in FOLLOWERS:
+        account = ids[name]
+        copy = copies[account]
+        positions = client.ok("GET", f"/accounts/{account}/positions")["positions"]
+        held = ", ".join(f"{p['symbol']} {p['qty']:+d}" for p in positions if p["qty"]) or "flat"
+        rows.append(
+            (
+                account,
+                f"x{multiplier:g}",
+                state[account]["state"],
+                copy["status"],
+                "-" if copy.get("qty") is None else str(copy["qty"]),
+                copy.get("reason") or "-",
+                copy.get("broker_order_id") or "-",
+                held,
+            )
+        )
+        want_status, want_qty = EXPECTED[name]
+        if copy["status"] != want_status or (want_qty is not None and copy.get("qty") != want_qty):
+            problems.append(f"{account} is {copy['status']} qty {copy.get('qty')} (expected {want_status})")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out("")
+    for n, row in enumerate(rows):
+        out(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            out("-+-".join("-" * w for w in widths))
+    orders = client.ok("GET", f"/accounts/{leader}/orders")["orders"]
+    positions = client.ok("GET", f"/accounts/{leader}/positions")["positions"]
+    out("")
+    out(f"leader {leader}: orders {json.dumps(orders)}, positions {json.dumps(positions)} (untouched)")
+    if orders or [p for p in positions if p.get("qty")]:
+        problems.append(f"the leader {leader} has orders or positions")
+    if problems:
+        raise DemoError("the copies are not as expected: " + "; ".join(problems) + ".")
+
+
+def main() -> int:
+    port = os.environ.get("PORT", "3000")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with ExitStack() as stack:
+            if healthy(base):
+                print(f"using the running stack at {base}", flush=True)
+            else:
+                from devstack.stack import LocalStack, StackError
+
+                print(f"no stack answers at {base}: starting one (python -m devstack)...", flush=True)
+                devnull = stack.enter_context(open(os.devnull, "wb"))
+                local = LocalStack(port=0, mode="subprocess", subprocess_output=devnull)
+                try:
+                    stack.enter_context(local)
+                except StackError as exc:
+                    raise DemoError(f"the local stack did not start: {exc}") from exc
+                base = local.api_url
+                print(f"local stack ready at {base} (stopped at the end)", flush=True)
+            run(Client(base))
+    except DemoError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"demo failed: the stack could not be reached ({exc}).", file=sys.stderr)
+        return 1
+    print(
+        "\ndemo OK: each follower sized by its own multiplier, the locked one skipped, the leader untouched."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
