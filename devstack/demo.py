@@ -72,13 +72,16 @@ def healthy(base: str) -> bool:
 
 
 def _account_in_use(client: Client, ids: list[str]) -> bool:
-    """True if any of these accounts already belongs to a group (as leader or follower)."""
+    """True if any of these accounts belongs to a group (as leader or follower) or has orders."""
     groups = client.ok("GET", "/groups")["groups"]
     taken = set()
     for group in groups:
         taken.add(group["leader"]["account_id"])
         taken.update(f["account_id"] for f in group["followers"])
-    return any(a in taken for a in ids)
+    if any(a in taken for a in ids):
+        return True
+    # A deleted group's paper accounts keep their orders: start from clean accounts too.
+    return any(client.ok("GET", f"/accounts/{a}/orders")["orders"] for a in ids)
 
 
 def run(client: Client, out: Any = print) -> None:

@@ -28,7 +28,7 @@ def test_copier_tables_match_template_schema(
         ("gsi1pk", "HASH"),
         ("gsi1sk", "RANGE"),
     ]
-    assert gsi["Projection"]["ProjectionType"] == "ALL"
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["group_id", "event_id"]}
     ttl = dynamodb_local_client.describe_time_to_live(TableName=copier_tables.copier)
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"

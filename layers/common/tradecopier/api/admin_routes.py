@@ -7,6 +7,7 @@ and returns a typed model.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -33,6 +34,8 @@ from tradecopier.logic import admin
 from tradecopier.logic.services import get_services
 
 router = Router()
+# Powertools matches routes on the raw (percent-encoded) path: ids in the path are decoded here,
+# so an event id such as "L-42 new" or an account "ACC:1" sent encoded finds its record.
 
 
 def _json(status: int, model: BaseModel) -> Response[str]:
@@ -107,7 +110,7 @@ def add_follower(group_id: str, body: Annotated[AddFollowerRequest, Body()]) -> 
 def update_follower(
     group_id: str, account_id: str, body: Annotated[UpdateFollowerRequest, Body()]
 ) -> Follower:
-    return admin.update_follower(get_services(), group_id, account_id, body.changes())
+    return admin.update_follower(get_services(), group_id, unquote(account_id), body.changes())
 
 
 @router.delete(
@@ -116,7 +119,7 @@ def update_follower(
     responses={204: {"description": "removed"}},
 )
 def remove_follower(group_id: str, account_id: str) -> Response[str]:
-    admin.remove_follower(get_services(), group_id, account_id)
+    admin.remove_follower(get_services(), group_id, unquote(account_id))
     return _no_content()
 
 
@@ -125,12 +128,12 @@ def lock_follower(
     group_id: str, account_id: str, body: Annotated[LockRequest | None, Body()] = None
 ) -> Follower:
     reason = (body or LockRequest()).reason
-    return admin.lock_follower(get_services(), group_id, account_id, reason)
+    return admin.lock_follower(get_services(), group_id, unquote(account_id), reason)
 
 
 @router.post("/groups/<group_id>/followers/<account_id>/unlock", tags=["followers"])
 def unlock_follower(group_id: str, account_id: str) -> Follower:
-    return admin.unlock_follower(get_services(), group_id, account_id)
+    return admin.unlock_follower(get_services(), group_id, unquote(account_id))
 
 
 @router.get("/groups/<group_id>/events", tags=["copy log"])
@@ -141,14 +144,18 @@ def list_events(group_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20) 
 
 @router.get("/groups/<group_id>/events/<event_id>", tags=["copy log"])
 def get_event(group_id: str, event_id: str) -> EventStatus:
-    return _event_status(admin.get_event(get_services(), group_id, event_id))
+    return _event_status(admin.get_event(get_services(), group_id, unquote(event_id)))
 
 
 @router.get("/accounts/<account_id>/positions", tags=["accounts"])
 def positions(account_id: str) -> Positions:
-    return Positions(account_id=account_id, positions=admin.account_positions(get_services(), account_id))
+    return Positions(
+        account_id=unquote(account_id), positions=admin.account_positions(get_services(), unquote(account_id))
+    )
 
 
 @router.get("/accounts/<account_id>/orders", tags=["accounts"])
 def orders(account_id: str) -> Orders:
-    return Orders(account_id=account_id, orders=admin.account_orders(get_services(), account_id))
+    return Orders(
+        account_id=unquote(account_id), orders=admin.account_orders(get_services(), unquote(account_id))
+    )

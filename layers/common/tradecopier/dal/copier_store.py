@@ -568,17 +568,55 @@ class CopierStore:
         )
         return self.stored_event_from(from_item(item["Item"])) if "Item" in item else None
 
+    def _event_ids(self, group_id: str, limit: int | None = None) -> list[str]:
+        """Event ids of the group, newest first, from the index (which holds only ids)."""
+        event_ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"EVENTS#{group_id}"}},
+            "ProjectionExpression": "event_id",
+            "ScanIndexForward": False,
+        }
+        while limit is None or len(event_ids) < limit:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(event_ids)
+            page = self._client.query(**kwargs)
+            event_ids.extend(item["event_id"]["S"] for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return event_ids
+
+    def _events_by_id(
+        self,
+        group_id: str,
+        event_ids: list[str],
+        projection: str | None = None,
+        names: dict[str, str] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """The event items, read by key in batches of 100 (BatchGetItem's limit)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(event_ids), 100):
+            keys = [_event_key(group_id, event_id) for event_id in event_ids[start : start + 100]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            if projection:
+                request[self._table]["ProjectionExpression"] = projection
+                request[self._table]["ExpressionAttributeNames"] = names or {}
+            while request:
+                result = self._client.batch_get_item(RequestItems=request)
+                for item in result.get("Responses", {}).get(self._table, []):
+                    values = from_item(item)
+                    found[str(values["event_id"])] = values
+                request = dict(result.get("UnprocessedKeys") or {})
+        return found
+
     def list_events(self, group_id: str, limit: int) -> list[StoredEvent]:
         """The group's most recent events, newest first."""
-        page = self._client.query(
-            TableName=self._table,
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"EVENTS#{group_id}"}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [self.stored_event_from(from_item(item)) for item in page.get("Items", [])]
+        event_ids = self._event_ids(group_id, limit)
+        items = self._events_by_id(group_id, event_ids)
+        return [self.stored_event_from(items[event_id]) for event_id in event_ids if event_id in items]
 
     def load_copy_inputs(
         self, group_id: str, account_id: str, event_id: str, leader_order_id: str | None
@@ -663,26 +701,18 @@ class CopierStore:
             raise
 
     def pending_event_ids(self, group_id: str, account_id: str) -> list[str]:
-        """Every event of the group whose copy for ``account_id`` is still pending (all pages)."""
-        event_ids: list[str] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :pk",
-            "FilterExpression": "copies.#acct.#status = :pending",
-            "ProjectionExpression": "event_id",
-            "ExpressionAttributeNames": {"#acct": account_id, "#status": "status"},
-            "ExpressionAttributeValues": {
-                ":pk": {"S": f"EVENTS#{group_id}"},
-                ":pending": {"S": CopyStatus.PENDING.value},
-            },
-        }
-        while True:
-            page = self._client.query(**kwargs)
-            event_ids.extend(item["event_id"]["S"] for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return event_ids
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """Every event of the group whose copy for ``account_id`` is still pending."""
+        items = self._events_by_id(
+            group_id,
+            self._event_ids(group_id),
+            projection="event_id, copies.#acct.#status",
+            names={"#acct": account_id, "#status": "status"},
+        )
+        return [
+            event_id
+            for event_id, values in items.items()
+            if values.get("copies", {}).get(account_id, {}).get("status") == CopyStatus.PENDING.value
+        ]
 
     def skip_pending_copies_of_removed(self, group_id: str, account_id: str, reason: str) -> int:
         """Marks the removed follower's still-pending copies skipped, so none stays pending forever."""

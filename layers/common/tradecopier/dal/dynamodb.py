@@ -28,6 +28,9 @@ _CLIENT_CONFIG = Config(
     read_timeout=5,
     retries={"mode": "standard", "max_attempts": 4},
     tcp_keepalive=True,
+    # Requests are built by this module from validated models; botocore's own client-side
+    # validation of every call costs CPU on the hot path for nothing.
+    parameter_validation=False,
 )
 
 
