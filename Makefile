@@ -126,10 +126,12 @@ bench: check-tools $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m bench
 
 # Reliability suite at full size (RELIABILITY.md): the property test with more and longer examples
-# (make test runs 20 x 25), every fault test, figures written to tests/reliability/.figures/.
+# (make test runs 20 x 25), the API fuzzer with 300 examples per operation and pass (make test: 25),
+# every fault test, figures written to tests/reliability/.figures/.
 .PHONY: reliability
 reliability: check-tools $(VENV_STAMP) $(NODE_STAMP)
 	RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-200} RELIABILITY_STEPS=$${RELIABILITY_STEPS:-40} \
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} \
 	RELIABILITY_FIGURES=tests/reliability/.figures/figures.json \
 	  $(PY) -m pytest tests/reliability -p no:cacheprovider --durations=10 $(PYTEST_ARGS)
 

@@ -57,6 +57,10 @@ def register_error_handlers(
             return answered(400, "malformed_json", "the request body is not valid JSON")
         return answered(422, "validation_error", "the request does not match the API contract", details)
 
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(_: UnicodeDecodeError) -> Response[str]:
+        return answered(400, "malformed_json", "the request body is not UTF-8 JSON")
+
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:
         return answered(404, "not_found", "no such route")
