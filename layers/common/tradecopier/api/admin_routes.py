@@ -27,6 +27,7 @@ from tradecopier.api.schemas import (
     Positions,
     TokenRotated,
     UpdateFollowerRequest,
+    error_responses,
 )
 from tradecopier.dal.copier_store import StoredEvent
 from tradecopier.domain.models import Account, Follower, FollowerSettings, Group
@@ -57,7 +58,7 @@ def _event_status(stored: StoredEvent) -> EventStatus:
     )
 
 
-@router.get("/health", tags=["health"])
+@router.get("/health", tags=["health"], responses=error_responses(ok=Health))
 def health() -> Health:
     return Health()
 
@@ -65,30 +66,42 @@ def health() -> Health:
 @router.post(
     "/groups",
     tags=["groups"],
-    responses={201: {"description": "created"}, 409: {"description": "account_in_use"}},
+    responses={
+        201: {
+            "description": "created; webhook_token is shown only here",
+            "content": {"application/json": {"model": CreatedGroup}},
+        },
+        **error_responses(400, 409, 413, 422),
+    },
 )
 def create_group(body: Annotated[CreateGroupRequest, Body()]) -> Response[str]:
     group, token = admin.create_group(get_services(), body.name, body.leader)
     return _json(201, CreatedGroup(**group.model_dump(), webhook_token=token))
 
 
-@router.get("/groups", tags=["groups"])
+@router.get("/groups", tags=["groups"], responses=error_responses(ok=GroupList))
 def list_groups() -> GroupList:
     return GroupList(groups=admin.list_groups(get_services()))
 
 
-@router.get("/groups/<group_id>", tags=["groups"])
+@router.get("/groups/<group_id>", tags=["groups"], responses=error_responses(404, ok=Group))
 def get_group(group_id: str) -> Group:
     return admin.load_group(get_services(), group_id).group
 
 
-@router.delete("/groups/<group_id>", tags=["groups"], responses={204: {"description": "deleted"}})
+@router.delete(
+    "/groups/<group_id>",
+    tags=["groups"],
+    responses={204: {"description": "deleted"}, **error_responses(404, 503)},
+)
 def delete_group(group_id: str) -> Response[str]:
     admin.delete_group(get_services(), group_id)
     return _no_content()
 
 
-@router.post("/groups/<group_id>/token/rotate", tags=["groups"])
+@router.post(
+    "/groups/<group_id>/token/rotate", tags=["groups"], responses=error_responses(404, ok=TokenRotated)
+)
 def rotate_token(group_id: str) -> TokenRotated:
     return TokenRotated(group_id=group_id, webhook_token=admin.rotate_token(get_services(), group_id))
 
@@ -96,7 +109,13 @@ def rotate_token(group_id: str) -> TokenRotated:
 @router.post(
     "/groups/<group_id>/followers",
     tags=["followers"],
-    responses={201: {"description": "created"}, 409: {"description": "account_in_use"}},
+    responses={
+        201: {
+            "description": "created: it receives copies of every event accepted from now on",
+            "content": {"application/json": {"model": Follower}},
+        },
+        **error_responses(400, 404, 409, 413, 422, 503),
+    },
 )
 def add_follower(group_id: str, body: Annotated[AddFollowerRequest, Body()]) -> Response[str]:
     settings = FollowerSettings(
@@ -106,7 +125,11 @@ def add_follower(group_id: str, body: Annotated[AddFollowerRequest, Body()]) -> 
     return _json(201, admin.add_follower(get_services(), group_id, account, settings))
 
 
-@router.patch("/groups/<group_id>/followers/<account_id>", tags=["followers"])
+@router.patch(
+    "/groups/<group_id>/followers/<account_id>",
+    tags=["followers"],
+    responses=error_responses(400, 404, 413, 422, ok=Follower),
+)
 def update_follower(
     group_id: str, account_id: str, body: Annotated[UpdateFollowerRequest, Body()]
 ) -> Follower:
@@ -116,14 +139,18 @@ def update_follower(
 @router.delete(
     "/groups/<group_id>/followers/<account_id>",
     tags=["followers"],
-    responses={204: {"description": "removed"}},
+    responses={204: {"description": "removed"}, **error_responses(404, 503)},
 )
 def remove_follower(group_id: str, account_id: str) -> Response[str]:
     admin.remove_follower(get_services(), group_id, unquote(account_id))
     return _no_content()
 
 
-@router.post("/groups/<group_id>/followers/<account_id>/lock", tags=["followers"])
+@router.post(
+    "/groups/<group_id>/followers/<account_id>/lock",
+    tags=["followers"],
+    responses=error_responses(400, 404, 413, 422, ok=Follower),
+)
 def lock_follower(
     group_id: str, account_id: str, body: Annotated[LockRequest | None, Body()] = None
 ) -> Follower:
@@ -131,30 +158,36 @@ def lock_follower(
     return admin.lock_follower(get_services(), group_id, unquote(account_id), reason)
 
 
-@router.post("/groups/<group_id>/followers/<account_id>/unlock", tags=["followers"])
+@router.post(
+    "/groups/<group_id>/followers/<account_id>/unlock",
+    tags=["followers"],
+    responses=error_responses(404, ok=Follower),
+)
 def unlock_follower(group_id: str, account_id: str) -> Follower:
     return admin.unlock_follower(get_services(), group_id, unquote(account_id))
 
 
-@router.get("/groups/<group_id>/events", tags=["copy log"])
+@router.get("/groups/<group_id>/events", tags=["copy log"], responses=error_responses(404, 422, ok=EventList))
 def list_events(group_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> EventList:
     events = admin.list_events(get_services(), group_id, limit)
     return EventList(group_id=group_id, events=[_event_status(stored) for stored in events])
 
 
-@router.get("/groups/<group_id>/events/<event_id>", tags=["copy log"])
+@router.get(
+    "/groups/<group_id>/events/<event_id>", tags=["copy log"], responses=error_responses(404, ok=EventStatus)
+)
 def get_event(group_id: str, event_id: str) -> EventStatus:
     return _event_status(admin.get_event(get_services(), group_id, unquote(event_id)))
 
 
-@router.get("/accounts/<account_id>/positions", tags=["accounts"])
+@router.get("/accounts/<account_id>/positions", tags=["accounts"], responses=error_responses(ok=Positions))
 def positions(account_id: str) -> Positions:
     return Positions(
         account_id=unquote(account_id), positions=admin.account_positions(get_services(), unquote(account_id))
     )
 
 
-@router.get("/accounts/<account_id>/orders", tags=["accounts"])
+@router.get("/accounts/<account_id>/orders", tags=["accounts"], responses=error_responses(ok=Orders))
 def orders(account_id: str) -> Orders:
     return Orders(
         account_id=unquote(account_id), orders=admin.account_orders(get_services(), unquote(account_id))

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import TypeAdapter
 
-from tradecopier.api.schemas import EventAccepted, LeaderEventBody
+from tradecopier.api.schemas import EventAccepted, LeaderEventBody, error_responses
 from tradecopier.domain.models import LeaderEvent
 from tradecopier.logic.ingest import ingest_event
 from tradecopier.logic.services import get_services
@@ -29,14 +29,15 @@ def _leader_event(body: LeaderEventBody) -> LeaderEvent:
     "/groups/<group_id>/events",
     summary="Send a leader event to be copied to every follower of the group",
     responses={
-        202: {"description": "accepted: durably queued for every follower"},
-        200: {"description": "duplicate: this event_id was accepted before"},
-        400: {"description": "malformed_json"},
-        401: {"description": "unauthorized"},
-        404: {"description": "not_found"},
-        413: {"description": "payload_too_large"},
-        422: {"description": "validation_error"},
-        503: {"description": "publish_failed: nothing was accepted, retry"},
+        202: {
+            "description": "accepted: durably queued for every follower",
+            "content": {"application/json": {"model": EventAccepted}},
+        },
+        200: {
+            "description": "duplicate: this event_id was accepted before; nothing is copied again",
+            "content": {"application/json": {"model": EventAccepted}},
+        },
+        **error_responses(400, 401, 404, 413, 422, 503),
     },
     tags=["ingest"],
 )

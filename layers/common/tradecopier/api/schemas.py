@@ -132,3 +132,39 @@ class Orders(StrictModel):
 
 class Health(StrictModel):
     status: Literal["ok"] = "ok"
+
+
+# --- errors, as API.md shapes them (documented on every route) -----------------------------------
+
+
+class ErrorInfo(StrictModel):
+    code: str = Field(description="stable snake_case code, e.g. validation_error")
+    message: str = Field(description="one human sentence")
+    details: list[Any] | None = Field(default=None, description="e.g. the field errors")
+
+
+class ErrorBody(StrictModel):
+    error: ErrorInfo
+
+
+_ERROR_CODES = {
+    400: "malformed_json: the body is not UTF-8 JSON",
+    401: "unauthorized: the webhook token is missing or wrong",
+    404: "not_found",
+    409: "account_in_use: the account already belongs to a group",
+    413: "payload_too_large: bodies over 16 KiB",
+    422: "validation_error: the request does not match the contract (unknown fields included)",
+    503: "publish_failed / provisioning_failed: nothing was done; the same request may be retried",
+}
+
+
+def error_responses(*statuses: int, ok: Any = None) -> dict[int, Any]:
+    """OpenAPI responses of a route: ``ok`` (the 200 model, if any) and the error statuses it can
+    answer, all in API.md's error shape (422 always: the validation layer may answer it)."""
+    responses: dict[int, Any] = {
+        status: {"description": _ERROR_CODES[status], "content": {"application/json": {"model": ErrorBody}}}
+        for status in sorted({*statuses, 422})
+    }
+    if ok is not None:
+        responses[200] = {"description": "OK", "content": {"application/json": {"model": ok}}}
+    return responses
