@@ -18,6 +18,8 @@ from typing import Any
 
 import boto3
 
+from devstack.esm import sqs_record
+
 
 def http_api_event(method: str, path: str, headers: dict[str, str], body: str | None) -> dict[str, Any]:
     raw_path, _, query = path.partition("?")
@@ -48,28 +50,8 @@ def http_api_event(method: str, path: str, headers: dict[str, str], body: str | 
 
 
 def lambda_sqs_records(messages: list[dict[str, Any]], queue_arn: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": m.get("Attributes", {}),
-            "messageAttributes": {
-                k: {
-                    "stringValue": v.get("StringValue"),
-                    "dataType": v["DataType"],
-                    "stringListValues": [],
-                    "binaryListValues": [],
-                }
-                for k, v in m.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": "us-east-1",
-        }
-        for m in messages
-    ]
+    """The SQS event records Lambda would send (the local stack's own builder)."""
+    return [sqs_record(message, queue_arn, "us-east-1") for message in messages]
 
 
 @dataclass
