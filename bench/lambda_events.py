@@ -3,16 +3,18 @@ payload v2, SQS batches), for calling the real handlers in this process."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
 
 
 def http_api_event(
-    method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload format 2.0) event, as the ``$default`` stage sends it."""
+    """An API Gateway HTTP API (payload format 2.0) event, as the ``$default`` stage sends it.
+
+    ``body`` is the request's text, as sent (tests also send malformed JSON). Shared by the
+    benchmark and the test harness (tests/pipeline.py)."""
     raw_path, _, query = path.partition("?")
     params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
     return {
@@ -28,14 +30,14 @@ def http_api_event(
                 "path": raw_path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "127.0.0.1",
-                "userAgent": "bench",
+                "userAgent": "in-process",
             },
             "requestId": uuid.uuid4().hex,
             "routeKey": "$default",
             "stage": "$default",
             "timeEpoch": int(time.time() * 1000),
         },
-        "body": None if body is None else json.dumps(body),
+        "body": body,
         "isBase64Encoded": False,
     }
 

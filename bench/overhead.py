@@ -144,7 +144,8 @@ def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict
         )
 
     def admin(method: str, path: str, body: Any = None) -> dict[str, Any]:
-        reply = admin_handler.handler(http_api_event(method, path, body), Context("admin", 256))
+        text = None if body is None else json.dumps(body)
+        reply = admin_handler.handler(http_api_event(method, path, text), Context("admin", 256))
         return {"status": reply["statusCode"], "body": json.loads(reply.get("body") or "null")}
 
     try:
@@ -186,7 +187,9 @@ def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict
             timed = measured and not counted
             event_id = f"bench-{uuid.uuid4().hex[:12]}"
             body = order_placed(event_id, index)
-            event = http_api_event("POST", f"/groups/{group_id}/events", body, {"X-Webhook-Token": token})
+            event = http_api_event(
+                "POST", f"/groups/{group_id}/events", json.dumps(body), {"X-Webhook-Token": token}
+            )
             with calls.scoped("ingest" if counted else None):
                 reply, sample = measure(ingest_handler.handler, event, Context("ingest", 512))
             assert reply["statusCode"] == 202, reply

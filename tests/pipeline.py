@@ -18,35 +18,8 @@ from typing import Any
 
 import boto3
 
+from bench.lambda_events import http_api_event
 from devstack.esm import sqs_record
-
-
-def http_api_event(method: str, path: str, headers: dict[str, str], body: str | None) -> dict[str, Any]:
-    raw_path, _, query = path.partition("?")
-    params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": raw_path,
-        "rawQueryString": query,
-        "headers": {"content-type": "application/json"} | {k.lower(): v for k, v in headers.items()},
-        "queryStringParameters": params or None,
-        "requestContext": {
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "tests",
-            },
-            "requestId": uuid.uuid4().hex,
-            "routeKey": "$default",
-            "stage": "$default",
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
 
 
 def lambda_sqs_records(messages: list[dict[str, Any]], queue_arn: str) -> list[dict[str, Any]]:
@@ -104,7 +77,7 @@ class Pipeline:
         raw_body: str | None = None,
     ) -> Reply:
         text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
-        event = http_api_event(method, path, headers or {}, text)
+        event = http_api_event(method, path, text, headers)
         handler = self.ingest if _route_is_ingest(method, path) else self.admin
         response = handler(event, FakeContext())
         payload = response.get("body") or ""

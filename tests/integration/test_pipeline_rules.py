@@ -3,7 +3,6 @@ protection and the 4xx contract (each 4xx writes and publishes nothing)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -13,7 +12,6 @@ from tests.pipeline import FakeContext, Pipeline, lambda_sqs_records
 from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerUnreachable
 from tradecopier.brokers.paper import PaperBroker
 from tradecopier.dal.paper_store import PaperStore
-from tradecopier.domain.models import Follower
 from tradecopier.settings import get_settings
 
 
@@ -384,6 +382,3 @@ def test_delete_group_tears_everything_down(pipeline: Pipeline) -> None:
     assert pipeline.call("GET", f"/groups/{group_id}").status == 404
     assert pipeline.follower_queues() == []
     pipeline.create_group(leader="EVAL-1")  # accounts released
-
-
-Unused = Callable[[Follower], BrokerAccount]

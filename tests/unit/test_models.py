@@ -107,3 +107,15 @@ def test_patch_changes_only_the_named_fields_and_null_clears_the_cap() -> None:
     assert UpdateFollowerRequest.model_validate({"rounding": "ceil"}).changes() == {"rounding": "ceil"}
     with pytest.raises(ValidationError):
         UpdateFollowerRequest.model_validate({"multiplier": None})
+
+
+def test_ingest_body_becomes_the_domain_event_without_its_token() -> None:
+    from tradecopier.api.ingest_routes import _leader_event
+    from tradecopier.api.schemas import OrderPlacedBody
+    from tradecopier.domain.models import OrderPlaced
+
+    body = OrderPlacedBody.model_validate(PLACED | {"token": "secret", "limit_price": None})
+    event = _leader_event(body)
+    assert type(event) is OrderPlaced
+    assert event.model_dump() == OrderPlaced.model_validate(PLACED).model_dump()
+    assert "token" not in event.model_dump_json()
