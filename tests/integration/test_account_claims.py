@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 from tests.conftest import CopierTables
 from tradecopier.dal.copier_store import CopierStore, ItemExists
-from tradecopier.domain.models import Account, AccountRole, Follower, Group
+from tradecopier.domain.accounts import Account, Follower, Group
+from tradecopier.domain.enums import AccountRole
 from tradecopier.logic.admin import new_group_id
 
 RACES = 100

@@ -18,7 +18,8 @@ from tradecopier.brokers.paper import SIMULATED_REJECTION, PaperBroker
 from tradecopier.brokers.registry import clear_cache, open_broker
 from tradecopier.dal.dynamodb import dynamodb_client
 from tradecopier.dal.paper_store import PaperStore
-from tradecopier.domain.models import BrokerName, FollowerOrder, OrderStatus, Side, Simulate
+from tradecopier.domain.enums import BrokerName, OrderStatus, Side, Simulate
+from tradecopier.domain.orders import FollowerOrder
 from tradecopier.settings import Settings
 
 ACCOUNT = "EVAL-1"

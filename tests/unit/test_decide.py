@@ -7,17 +7,11 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from tradecopier.domain.accounts import AccountClaim, Follower
 from tradecopier.domain.decide import Cancel, Flatten, Modify, NoCopy, Place, client_order_id, decide
-from tradecopier.domain.models import (
-    AcceptedEvent,
-    AccountClaim,
-    AccountRole,
-    CopyStatus,
-    Follower,
-    FollowerState,
-    LeaderEvent,
-    OrderLink,
-)
+from tradecopier.domain.enums import AccountRole, CopyStatus, FollowerState
+from tradecopier.domain.events import AcceptedEvent, LeaderEvent
+from tradecopier.domain.orders import OrderLink
 
 GROUP = "g-aaaaaaaaaaaa"
 OTHER_GROUP = "g-bbbbbbbbbbbb"

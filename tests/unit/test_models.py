@@ -7,7 +7,10 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from tradecopier.api.schemas import AddFollowerRequest, UpdateFollowerRequest
-from tradecopier.domain.models import Follower, LeaderEvent
+from tradecopier.domain.accounts import Follower
+from tradecopier.domain.enums import OrderType
+from tradecopier.domain.events import LeaderEvent
+from tradecopier.domain.orders import price_rule_violation
 
 events = TypeAdapter(LeaderEvent)
 PLACED = {
@@ -112,10 +115,30 @@ def test_patch_changes_only_the_named_fields_and_null_clears_the_cap() -> None:
 def test_ingest_body_becomes_the_domain_event_without_its_token() -> None:
     from tradecopier.api.ingest_routes import _leader_event
     from tradecopier.api.schemas import OrderPlacedBody
-    from tradecopier.domain.models import OrderPlaced
+    from tradecopier.domain.events import OrderPlaced
 
     body = OrderPlacedBody.model_validate(PLACED | {"token": "secret", "limit_price": None})
     event = _leader_event(body)
     assert type(event) is OrderPlaced
     assert event.model_dump() == OrderPlaced.model_validate(PLACED).model_dump()
     assert "token" not in event.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("order_type", "limit_price", "stop_price", "violation"),
+    [
+        (OrderType.MARKET, None, None, None),
+        (OrderType.MARKET, Decimal(1), None, "a market order takes no limit_price"),
+        (OrderType.LIMIT, Decimal(1), None, None),
+        (OrderType.LIMIT, None, None, "a limit order needs limit_price"),
+        (OrderType.LIMIT, Decimal(1), Decimal(2), "a limit order takes no stop_price"),
+        (OrderType.STOP, None, Decimal(2), None),
+        (OrderType.STOP, None, None, "a stop order needs stop_price"),
+        (OrderType.STOP_LIMIT, Decimal(1), Decimal(2), None),
+        (OrderType.STOP_LIMIT, None, Decimal(2), "a stop_limit order needs limit_price"),
+    ],
+)
+def test_one_price_rule_for_every_order_type(
+    order_type: OrderType, limit_price: Decimal | None, stop_price: Decimal | None, violation: str | None
+) -> None:
+    assert price_rule_violation(order_type, limit_price, stop_price) == violation

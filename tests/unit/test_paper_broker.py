@@ -25,7 +25,8 @@ from tradecopier.brokers.paper import (
 from tradecopier.brokers.registry import UnsupportedBroker, clear_cache, open_broker
 from tradecopier.dal.dynamodb import dynamodb_client
 from tradecopier.dal.paper_store import PaperPositionItem, PaperStore
-from tradecopier.domain.models import BrokerName, FollowerOrder, OrderStatus, OrderType, Side, Simulate
+from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side, Simulate
+from tradecopier.domain.orders import FollowerOrder
 from tradecopier.settings import Settings
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradecopier.domain.models import Rounding
+from tradecopier.domain.enums import Rounding
 from tradecopier.domain.sizing import size_copy
 
 multipliers = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal(1000), places=6)

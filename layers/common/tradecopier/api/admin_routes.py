@@ -30,7 +30,7 @@ from tradecopier.api.schemas import (
     error_responses,
 )
 from tradecopier.dal.copier_store import StoredEvent
-from tradecopier.domain.models import Account, Follower, FollowerSettings, Group
+from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.logic import admin
 from tradecopier.logic.services import get_services
 

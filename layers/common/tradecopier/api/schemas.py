@@ -8,25 +8,17 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, SecretStr, StringConstraints, model_validator
 
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
-from tradecopier.domain.models import (
-    Account,
-    AccountId,
-    BrokerName,
-    CopyRecord,
-    FollowerSettings,
-    Group,
+from tradecopier.domain.accounts import Account, FollowerSettings, Group
+from tradecopier.domain.copies import CopyRecord
+from tradecopier.domain.enums import BrokerName, Rounding, Simulate
+from tradecopier.domain.events import (
     LeaderEvent,
-    MaxQuantity,
-    Multiplier,
     OrderCancelled,
     OrderModified,
     OrderPlaced,
     PositionFlattened,
-    Reason,
-    Rounding,
-    Simulate,
-    StrictModel,
 )
+from tradecopier.domain.types import AccountId, MaxQuantity, Multiplier, Reason, StrictModel
 
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 # A SecretStr: Powertools logs parsed bodies at DEBUG, and the token must never reach a log.

@@ -15,15 +15,9 @@ from typing import Protocol
 
 from pydantic import Field
 
-from tradecopier.domain.models import (
-    FollowerOrder,
-    OrderStatus,
-    OrderType,
-    Price,
-    Side,
-    StrictModel,
-    Symbol,
-)
+from tradecopier.domain.enums import OrderStatus, OrderType, Side
+from tradecopier.domain.orders import FollowerOrder
+from tradecopier.domain.types import Price, StrictModel, Symbol
 
 
 class BrokerError(Exception):

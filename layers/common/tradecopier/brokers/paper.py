@@ -57,7 +57,8 @@ from tradecopier.dal.paper_store import (
     PaperStoreUnavailable,
     WriteConflict,
 )
-from tradecopier.domain.models import FollowerOrder, OrderStatus, OrderType, Side, Simulate
+from tradecopier.domain.enums import OrderStatus, OrderType, Side, Simulate
+from tradecopier.domain.orders import FollowerOrder, price_rule_violation
 
 SIMULATED_REJECTION = "simulated rejection (simulate=reject)"
 SIMULATED_DISCONNECT = "simulated disconnect (simulate=disconnect)"
@@ -119,16 +120,6 @@ def _average(cost: Decimal, qty: int) -> Decimal:
     average = cost / qty
     rounded = average.quantize(_AVERAGE_QUANTUM, rounding=ROUND_HALF_EVEN)
     return average if average == rounded else rounded
-
-
-def _invalid_reason(order: FollowerOrder) -> str | None:
-    needs_limit = order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-    needs_stop = order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
-    if needs_limit != (order.limit_price is not None):
-        return f"a {order.order_type} order {'needs' if needs_limit else 'takes no'} limit_price"
-    if needs_stop != (order.stop_price is not None):
-        return f"a {order.order_type} order {'needs' if needs_stop else 'takes no'} stop_price"
-    return None
 
 
 def _to_broker_order(item: PaperOrderItem) -> BrokerOrder:
@@ -225,7 +216,11 @@ class PaperBroker:
         self._refuse_if_disconnected()
         if order.account_id != self.account_id:
             raise BrokerRejected(f"order for account {order.account_id} sent to account {self.account_id}")
-        reject_reason = SIMULATED_REJECTION if self.simulate is Simulate.REJECT else _invalid_reason(order)
+        reject_reason = (
+            SIMULATED_REJECTION
+            if self.simulate is Simulate.REJECT
+            else price_rule_violation(order.order_type, order.limit_price, order.stop_price)
+        )
         with _store_reachable():
             for _ in _attempts():
                 position: PaperPositionItem | None = None

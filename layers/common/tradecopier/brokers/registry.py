@@ -14,7 +14,7 @@ from functools import lru_cache
 from tradecopier.brokers.base import BrokerAccount, BrokerRejected
 from tradecopier.brokers.paper import PaperBroker
 from tradecopier.dal.paper_store import PaperStore
-from tradecopier.domain.models import BrokerName, Simulate
+from tradecopier.domain.enums import BrokerName, Simulate
 from tradecopier.settings import Settings
 
 

@@ -38,19 +38,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from tradecopier.dal.dynamodb import dynamodb_client, from_item, to_attr, to_item
-from tradecopier.domain.models import (
-    AcceptedEvent,
-    Account,
-    AccountClaim,
-    AccountRole,
-    BrokerName,
-    CopyRecord,
-    CopyStatus,
-    Follower,
-    FollowerState,
-    Group,
-    OrderLink,
-)
+from tradecopier.domain.accounts import Account, AccountClaim, Follower, Group
+from tradecopier.domain.copies import CopyRecord
+from tradecopier.domain.enums import AccountRole, BrokerName, CopyStatus, FollowerState
+from tradecopier.domain.events import AcceptedEvent
+from tradecopier.domain.orders import OrderLink
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tradecopier.dal.dynamodb import as_int, dynamodb_client, from_item, to_attr, to_item
-from tradecopier.domain.models import OrderStatus, OrderType, Side
+from tradecopier.domain.enums import OrderStatus, OrderType, Side
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -10,22 +10,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from tradecopier.domain.models import (
+from tradecopier.domain.accounts import AccountClaim, Follower
+from tradecopier.domain.enums import AccountRole, CopyStatus
+from tradecopier.domain.events import (
     AcceptedEvent,
-    AccountClaim,
-    AccountRole,
-    CopyStatus,
-    Follower,
-    FollowerOrder,
     OrderCancelled,
-    OrderLink,
     OrderModified,
     OrderPlaced,
     PositionFlattened,
-    Price,
-    Symbol,
 )
+from tradecopier.domain.orders import FollowerOrder, OrderLink
 from tradecopier.domain.sizing import size_copy
+from tradecopier.domain.types import Price, Symbol
 
 
 def client_order_id(group_id: str, event_id: str, account_id: str) -> str:

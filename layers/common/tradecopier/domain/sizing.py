@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from tradecopier.domain.models import Rounding
+from tradecopier.domain.enums import Rounding
 
 _DECIMAL_ROUNDING = {
     Rounding.HALF_UP: ROUND_HALF_UP,

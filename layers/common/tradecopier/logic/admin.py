@@ -10,8 +10,9 @@ from typing import Any
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
 from tradecopier.brokers.registry import open_broker
 from tradecopier.dal.copier_store import GroupItem, ItemExists, ItemMissing, StoredEvent
+from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
+from tradecopier.domain.enums import BrokerName
 from tradecopier.domain.errors import AccountInUse, NotFound, ProvisioningFailed
-from tradecopier.domain.models import Account, BrokerName, Follower, FollowerSettings, Group
 from tradecopier.logic.services import Services
 from tradecopier.logic.tokens import hash_token, new_token
 from tradecopier.observability import MetricName, count, logger

@@ -6,7 +6,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from tradecopier.brokers.base import BrokerAccount
 from tradecopier.brokers.registry import open_broker
-from tradecopier.domain.models import AcceptedEvent, Follower
+from tradecopier.domain.accounts import Follower
+from tradecopier.domain.events import AcceptedEvent
 from tradecopier.logic.executor import CopyRetry, Delivery, copy_event, give_up
 from tradecopier.logic.services import Services, get_services
 from tradecopier.observability import logger

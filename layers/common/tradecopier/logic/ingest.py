@@ -13,7 +13,7 @@ from typing import Literal
 
 from tradecopier.dal.copier_store import CopierStore, ItemExists
 from tradecopier.domain.errors import NotFound, PublishFailed, Unauthorized
-from tradecopier.domain.models import AcceptedEvent, LeaderEvent
+from tradecopier.domain.events import AcceptedEvent, LeaderEvent
 from tradecopier.logic.tokens import token_matches
 from tradecopier.observability import MetricName, count, logger
 from tradecopier.provisioning import Provisioner, PublishError

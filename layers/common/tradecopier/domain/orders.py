@@ -1,0 +1,49 @@
+"""Orders the copier sends to a follower's broker, the rule every order's prices obey, and the
+link from a leader order to the follower order that copied it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tradecopier.domain.enums import OrderType, Side
+from tradecopier.domain.types import AccountId, GroupId, Identifier, Price, Quantity, StrictModel, Symbol
+
+
+def price_rule_violation(
+    order_type: OrderType, limit_price: Decimal | None, stop_price: Decimal | None
+) -> str | None:
+    """Why these prices do not fit ``order_type`` (a limit needs a limit price, a market order takes
+    none, ...), or None. The one statement of the rule: leader events, the paper broker and every
+    adapter ask it."""
+    needs_limit = order_type.needs_limit_price
+    needs_stop = order_type.needs_stop_price
+    if needs_limit != (limit_price is not None):
+        return f"a {order_type} order {'needs' if needs_limit else 'takes no'} limit_price"
+    if needs_stop != (stop_price is not None):
+        return f"a {order_type} order {'needs' if needs_stop else 'takes no'} stop_price"
+    return None
+
+
+class FollowerOrder(StrictModel):
+    """An order the copier sends to one follower's broker."""
+
+    client_order_id: str
+    account_id: AccountId
+    symbol: Symbol
+    side: Side
+    qty: Quantity
+    order_type: OrderType
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    reference_price: Price | None = None
+
+
+class OrderLink(StrictModel):
+    """The follower order that copied one leader order."""
+
+    group_id: GroupId
+    leader_order_id: Identifier
+    account_id: AccountId
+    broker_order_id: str
+    client_order_id: str
+    symbol: Symbol
