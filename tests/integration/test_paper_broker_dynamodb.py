@@ -14,10 +14,10 @@ import pytest
 
 from tests.conftest import CopierTables
 from tradecopier.brokers.base import BrokerRejected
-from tradecopier.brokers.paper import SIMULATED_REJECTION, PaperBroker
+from tradecopier.brokers.paper.broker import SIMULATED_REJECTION, PaperBroker
+from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import clear_cache, open_broker
 from tradecopier.dal.dynamodb import dynamodb_client
-from tradecopier.dal.paper_store import PaperStore
 from tradecopier.domain.enums import BrokerName, OrderStatus, Side, Simulate
 from tradecopier.domain.orders import FollowerOrder
 from tradecopier.settings import Settings

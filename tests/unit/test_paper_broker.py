@@ -9,22 +9,20 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from moto import mock_aws
 
-from tradecopier.brokers import paper as paper_module
 from tradecopier.brokers.base import BrokerOrder, BrokerRejected, BrokerUnreachable
-from tradecopier.brokers.paper import (
+from tradecopier.brokers.paper import broker as paper_module
+from tradecopier.brokers.paper.broker import (
     SIMULATED_DISCONNECT,
     SIMULATED_REJECTION,
     PaperBroker,
-    apply_fill,
     new_broker_order_id,
 )
+from tradecopier.brokers.paper.fills import PaperPosition
+from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import UnsupportedBroker, clear_cache, open_broker
 from tradecopier.dal.dynamodb import dynamodb_client
-from tradecopier.dal.paper_store import PaperPositionItem, PaperStore
 from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side, Simulate
 from tradecopier.domain.orders import FollowerOrder
 from tradecopier.settings import Settings
@@ -239,7 +237,7 @@ def test_place_that_loses_the_client_order_id_race_returns_the_winners_order(sto
     winner: list[BrokerOrder] = []
     read_position = store.get_position
 
-    def rival_places_first(account_id: str, symbol: str) -> PaperPositionItem:
+    def rival_places_first(account_id: str, symbol: str) -> PaperPosition:
         position = read_position(account_id, symbol)
         if not winner:  # between our read and our write
             winner.append(rival.place(order("c-1", "buy", 1, reference_price=Decimal("100"))))
@@ -257,7 +255,7 @@ def test_position_changed_between_read_and_write_is_recomputed(store: PaperStore
     read_position = store.get_position
     reads = 0
 
-    def rival_fills_in_between(account_id: str, symbol: str) -> PaperPositionItem:
+    def rival_fills_in_between(account_id: str, symbol: str) -> PaperPosition:
         nonlocal reads
         reads += 1
         position = read_position(account_id, symbol)
@@ -550,46 +548,6 @@ def test_missing_table_is_reported_as_unreachable(client: DynamoDBClient) -> Non
 def test_broker_order_ids_are_short_and_unique() -> None:
     ids = {new_broker_order_id() for _ in range(10_000)}
     assert len(ids) == 10_000 and all(re.fullmatch(r"P-[A-Z2-7]{10}", i) for i in ids)
-
-
-# --- average price arithmetic (pure) -----------------------------------------------------------
-
-prices = st.decimals(min_value=Decimal("0.25"), max_value=Decimal("50000"), places=2)
-
-
-@given(fills=st.lists(st.tuples(st.integers(1, 50), prices), min_size=1, max_size=12))
-def test_adding_only_gives_the_exact_weighted_average(fills: list[tuple[int, Decimal]]) -> None:
-    position = PaperPositionItem(symbol="NQZ6")
-    for qty, price in fills:
-        position = apply_fill(position, Side.SELL, qty, price)
-    total = sum(qty for qty, _ in fills)
-    exact = sum((qty * price for qty, price in fills), Decimal(0)) / total
-    assert position.qty == -total
-    assert position.avg_price is not None and abs(position.avg_price - exact) <= Decimal("0.000000005")
-
-
-@given(fills=st.lists(st.tuples(st.sampled_from(list(Side)), st.integers(1, 50), prices), max_size=20))
-def test_position_qty_is_the_signed_sum_and_average_follows_the_rules(
-    fills: list[tuple[Side, int, Decimal]],
-) -> None:
-    position = PaperPositionItem(symbol="NQZ6")
-    for side, qty, price in fills:
-        before = position
-        position = apply_fill(position, side, qty, price)
-        assert position.qty == before.qty + side.sign * qty
-        assert position.last_fill_price == price
-        if position.qty == 0:
-            assert position.avg_price is None
-        elif (
-            before.qty != 0 and (before.qty > 0) == (position.qty > 0) and abs(position.qty) < abs(before.qty)
-        ):
-            assert position.avg_price == before.avg_price  # reduced
-        elif before.qty != 0 and (before.qty > 0) != (position.qty > 0):
-            assert position.avg_price == price  # flipped
-        else:  # opened or added: between the old average and the price (give or take the rounding)
-            low, high = sorted([before.avg_price or price, price])
-            assert position.avg_price is not None
-            assert low - Decimal("0.00000001") <= position.avg_price <= high + Decimal("0.00000001")
 
 
 # --- registry ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from tradecopier.brokers.base import BrokerAccount, BrokerRejected
 from tradecopier.brokers.paper import PaperBroker
-from tradecopier.dal.paper_store import PaperStore
+from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.domain.enums import BrokerName, Simulate
 from tradecopier.settings import Settings
 

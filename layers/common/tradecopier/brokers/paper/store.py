@@ -12,7 +12,9 @@ One partition per account, ``pk = ACCOUNT#{account_id}``:
                                      optimistic concurrency (read, compute, write if unchanged).
 
 Every read is strongly consistent: the paper broker answers for state it has just written.
-This module knows items, keys and conditions; the trading rules live in ``brokers.paper``.
+This module knows items, keys and conditions; the trading rules live in ``broker.py`` and the
+position arithmetic in ``fills.py``. A broker's own store is the one place outside ``dal/``
+allowed to touch DynamoDB.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tradecopier.brokers.paper.fills import PaperPosition
 from tradecopier.dal.dynamodb import as_int, dynamodb_client, from_item, to_attr, to_item
 from tradecopier.domain.enums import OrderStatus, OrderType, Side
 
@@ -84,18 +87,6 @@ class PaperOrderItem:
 
 
 @dataclass(frozen=True, slots=True)
-class PaperPositionItem:
-    """A position; ``version`` 0 means no item has been written yet (flat, never traded)."""
-
-    symbol: str
-    qty: int = 0
-    avg_price: Decimal | None = None
-    cost: Decimal | None = None
-    last_fill_price: Decimal | None = None
-    version: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class ClaimItem:
     client_order_id: str
     kind: ClaimKind
@@ -144,8 +135,8 @@ def _order_from(values: dict[str, Any]) -> PaperOrderItem:
     )
 
 
-def _position_from(values: dict[str, Any]) -> PaperPositionItem:
-    return PaperPositionItem(
+def _position_from(values: dict[str, Any]) -> PaperPosition:
+    return PaperPosition(
         symbol=values["symbol"],
         qty=int(values["qty"]),
         avg_price=_decimal(values.get("avg_price")),
@@ -185,14 +176,14 @@ class PaperStore:
         values = self._get(account_id, _claim_sk(client_order_id))
         return None if values is None else _claim_from(values)
 
-    def get_position(self, account_id: str, symbol: str) -> PaperPositionItem:
+    def get_position(self, account_id: str, symbol: str) -> PaperPosition:
         values = self._get(account_id, _position_sk(symbol))
-        return PaperPositionItem(symbol=symbol) if values is None else _position_from(values)
+        return PaperPosition(symbol=symbol) if values is None else _position_from(values)
 
     def list_orders(self, account_id: str) -> list[PaperOrderItem]:
         return [_order_from(values) for values in self._query(account_id, "ORDER#")]
 
-    def list_positions(self, account_id: str) -> list[PaperPositionItem]:
+    def list_positions(self, account_id: str) -> list[PaperPosition]:
         return [_position_from(values) for values in self._query(account_id, "POSITION#")]
 
     # --- writes --------------------------------------------------------------------------------
@@ -202,7 +193,7 @@ class PaperStore:
         account_id: str,
         order: PaperOrderItem,
         *,
-        position: PaperPositionItem | None = None,
+        position: PaperPosition | None = None,
         expected_version: int = 0,
         claim_kind: ClaimKind = ClaimKind.ORDER,
         cancel_order_ids: Sequence[str] = (),
@@ -243,7 +234,7 @@ class PaperStore:
         account_id: str,
         client_order_id: str,
         *,
-        position: PaperPositionItem,
+        position: PaperPosition,
         cancel_order_ids: Sequence[str],
         already_cancelled_ids: Sequence[str] = (),
         updated_at: str,
@@ -368,7 +359,7 @@ class PaperStore:
         ]
 
     def _position_put(
-        self, account_id: str, position: PaperPositionItem, expected_version: int
+        self, account_id: str, position: PaperPosition, expected_version: int
     ) -> TransactWriteItemTypeDef:
         values: dict[str, Any] = {
             "symbol": position.symbol,
