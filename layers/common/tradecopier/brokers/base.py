@@ -6,11 +6,14 @@ never creates a second one (the adapter looks the order up before any retry). Er
 two kinds the executor treats differently: ``BrokerRejected`` (a business "no": recorded, never
 retried) and ``BrokerUnreachable`` (transient: retried, then the follower is locked).
 Positions are signed quantities whatever the broker reports; symbol mapping lives in adapters.
+
+Calls take small command objects (placing takes the ``FollowerOrder`` model), so every adapter
+shares one signature per call.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import Field
@@ -63,8 +66,34 @@ class FlattenResult(StrictModel):
     closing_order: BrokerOrder | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModifyOrder:
+    """Change a working order to these absolute values (``None``: leave that field as it is).
+    ``client_order_id`` is the modify's own deterministic id (brokers that tag commands keep it)."""
+
+    broker_order_id: str
+    client_order_id: str
+    qty: int | None = None
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    broker_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenPosition:
+    """Cancel every working order in ``symbol`` and close its position with one market order
+    carrying ``client_order_id``."""
+
+    symbol: Symbol
+    client_order_id: str
+
+
 class BrokerAccount(Protocol):
-    """One account at one broker."""
+    """One account at one broker. Synchronous: the executor copies one record at a time, in order."""
 
     account_id: str
 
@@ -72,24 +101,17 @@ class BrokerAccount(Protocol):
         """Places ``order``; idempotent on ``order.client_order_id``."""
         ...
 
-    def modify(
-        self,
-        broker_order_id: str,
-        *,
-        qty: int | None,
-        limit_price: Decimal | None,
-        stop_price: Decimal | None,
-        client_order_id: str,
-    ) -> BrokerOrder:
+    def modify(self, command: ModifyOrder) -> BrokerOrder:
         """Changes a working order. May return a new ``broker_order_id`` (cancel/replace brokers)."""
         ...
 
-    def cancel(self, broker_order_id: str) -> BrokerOrder:
+    def cancel(self, command: CancelOrder) -> BrokerOrder:
         """Cancels a working order; cancelling an already cancelled order returns it unchanged."""
         ...
 
-    def flatten(self, symbol: str, client_order_id: str) -> FlattenResult:
-        """Cancels working orders in ``symbol`` and closes the position with a market order."""
+    def flatten(self, command: FlattenPosition) -> FlattenResult:
+        """Cancels working orders in the symbol and closes the position with a market order;
+        idempotent on ``command.client_order_id``."""
         ...
 
     def positions(self) -> list[BrokerPosition]: ...

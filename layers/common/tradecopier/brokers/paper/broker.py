@@ -39,7 +39,10 @@ from tradecopier.brokers.base import (
     BrokerPosition,
     BrokerRejected,
     BrokerUnreachable,
+    CancelOrder,
+    FlattenPosition,
     FlattenResult,
+    ModifyOrder,
 )
 from tradecopier.brokers.paper.fills import PaperPosition, apply_fill
 from tradecopier.brokers.paper.store import (
@@ -92,13 +95,8 @@ def _not_working(broker_order_id: str, current: PaperOrderItem | None, action: s
     return BrokerRejected(f"order {broker_order_id} is {current.status}, cannot {action}")
 
 
-def _validate_modify(
-    current: PaperOrderItem,
-    *,
-    qty: int | None,
-    limit_price: Decimal | None,
-    stop_price: Decimal | None,
-) -> None:
+def _validate_modify(current: PaperOrderItem, command: ModifyOrder) -> None:
+    qty, limit_price, stop_price = command.qty, command.limit_price, command.stop_price
     takes_limit = current.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
     takes_stop = current.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
     name = current.broker_order_id
@@ -196,40 +194,26 @@ class PaperBroker:
                 return self._accepted(_to_broker_order(item))
         raise self._busy(order.symbol)
 
-    def modify(
-        self,
-        broker_order_id: str,
-        *,
-        qty: int | None,
-        limit_price: Decimal | None,
-        stop_price: Decimal | None,
-        client_order_id: str,
-    ) -> BrokerOrder:
+    def modify(self, command: ModifyOrder) -> BrokerOrder:
         """Changes a working order in place; the id stays the same. Setting absolute values makes a
-        retried modify harmless, so ``client_order_id`` is only recorded on the order."""
+        retried modify harmless, so ``command.client_order_id`` is only recorded on the order."""
         self._refuse_if_simulated()
+        broker_order_id = command.broker_order_id
         with _store_reachable():
             current = self._store.get_order(self.account_id, broker_order_id)
             if current is None or current.status is not OrderStatus.WORKING:
                 raise _not_working(broker_order_id, current, "modify")
-            _validate_modify(current, qty=qty, limit_price=limit_price, stop_price=stop_price)
+            _validate_modify(current, command)
             try:
-                item = self._store.modify_order(
-                    self.account_id,
-                    broker_order_id,
-                    qty=qty,
-                    limit_price=limit_price,
-                    stop_price=stop_price,
-                    client_order_id=client_order_id,
-                    updated_at=_utc_now(),
-                )
+                item = self._store.modify_order(self.account_id, command, updated_at=_utc_now())
             except OrderNotWorking as lost_race:  # filled or cancelled since it was read
                 raise _not_working(broker_order_id, lost_race.current, "modify") from lost_race
         return self._accepted(_to_broker_order(item))
 
-    def cancel(self, broker_order_id: str) -> BrokerOrder:
+    def cancel(self, command: CancelOrder) -> BrokerOrder:
         """Working → cancelled; an already cancelled order is returned as it is."""
         self._refuse_if_simulated()
+        broker_order_id = command.broker_order_id
         with _store_reachable():
             try:
                 item = self._store.cancel_order(self.account_id, broker_order_id, updated_at=_utc_now())
@@ -240,12 +224,13 @@ class PaperBroker:
                 item = current
         return self._accepted(_to_broker_order(item))
 
-    def flatten(self, symbol: str, client_order_id: str) -> FlattenResult:
-        """Cancels every working order in ``symbol`` and closes the position with a market order
-        carrying ``client_order_id``, all in one transaction; a retried flatten returns the first
-        result and never closes twice. The closing fill price is the last fill price seen in the
-        symbol, else the position's average price: paper has no market data."""
+    def flatten(self, command: FlattenPosition) -> FlattenResult:
+        """Cancels every working order in the symbol and closes the position with a market order
+        carrying the command's client order id, all in one transaction; a retried flatten returns
+        the first result and never closes twice. The closing fill price is the last fill price seen
+        in the symbol, else the position's average price: paper has no market data."""
         self._refuse_if_simulated()
+        symbol, client_order_id = command.symbol, command.client_order_id
         cancelled_early: list[str] = []
         with _store_reachable():
             for _ in _attempts():

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tradecopier.brokers.base import ModifyOrder
 from tradecopier.brokers.paper.fills import PaperPosition
 from tradecopier.dal.dynamodb import as_int, dynamodb_client, from_item, to_attr, to_item
 from tradecopier.domain.enums import OrderStatus, OrderType, Side
@@ -266,31 +267,21 @@ class PaperStore:
             {"#updated_at": "updated_at"},
         )
 
-    def modify_order(
-        self,
-        account_id: str,
-        broker_order_id: str,
-        *,
-        qty: int | None,
-        limit_price: Decimal | None,
-        stop_price: Decimal | None,
-        client_order_id: str,
-        updated_at: str,
-    ) -> PaperOrderItem:
-        """Changes the given fields of a working order, in place (same id). Raises
+    def modify_order(self, account_id: str, command: ModifyOrder, *, updated_at: str) -> PaperOrderItem:
+        """Changes the fields ``command`` sets on a working order, in place (same id). Raises
         ``OrderNotWorking`` (with the current order, if any)."""
         changes: dict[str, Any] = {
-            "qty": qty,
-            "limit_price": limit_price,
-            "stop_price": stop_price,
-            "modify_client_order_id": client_order_id,
+            "qty": command.qty,
+            "limit_price": command.limit_price,
+            "stop_price": command.stop_price,
+            "modify_client_order_id": command.client_order_id,
             "updated_at": updated_at,
         }
         present = {name: value for name, value in changes.items() if value is not None}
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in present)
         names = {f"#{name}": name for name in present}
         values = {f":{name}": to_attr(value) for name, value in present.items()}
-        return self._update_working(account_id, broker_order_id, expression, values, names)
+        return self._update_working(account_id, command.broker_order_id, expression, values, names)
 
     # --- plumbing ------------------------------------------------------------------------------
 
