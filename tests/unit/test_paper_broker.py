@@ -12,6 +12,8 @@ import pytest
 from moto import mock_aws
 
 from tradecopier.brokers.base import (
+    BROKER_CAPABILITIES,
+    BrokerCapabilities,
     BrokerOrder,
     BrokerRejected,
     BrokerUnreachable,
@@ -28,7 +30,7 @@ from tradecopier.brokers.paper.broker import (
 )
 from tradecopier.brokers.paper.fills import PaperPosition
 from tradecopier.brokers.paper.store import PaperStore
-from tradecopier.brokers.registry import UnsupportedBroker, clear_cache, open_broker
+from tradecopier.brokers.registry import BROKER_FACTORIES, UnsupportedBroker, clear_cache, open_broker
 from tradecopier.dal.dynamodb import dynamodb_client
 from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side, Simulate
 from tradecopier.domain.orders import FollowerOrder
@@ -587,3 +589,10 @@ def test_registry_paper_broker_uses_the_settings_table(client: DynamoDBClient) -
     broker = open_broker(ACCOUNT, BrokerName.PAPER, None, SETTINGS)
     broker.place(order("c-1", reference_price=Decimal("100")))
     assert PaperBroker(ACCOUNT, PaperStore(TABLE)).find_by_client_order_id("c-1") is not None
+
+
+def test_every_broker_has_a_factory_and_declares_its_capabilities() -> None:
+    assert set(BROKER_FACTORIES) == set(BrokerName) == set(BROKER_CAPABILITIES)
+    assert BROKER_CAPABILITIES[BrokerName.PAPER] == BrokerCapabilities(
+        native_brackets=True, modify_in_place=True, lookup_by_client_order_id=True
+    )
