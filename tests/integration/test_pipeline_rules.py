@@ -11,7 +11,7 @@ import pytest
 from tests.pipeline import FakeContext, Pipeline, lambda_sqs_records
 from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerUnreachable
 from tradecopier.brokers.paper import PaperBroker
-from tradecopier.dal.paper_store import PaperStore
+from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.settings import get_settings
 
 

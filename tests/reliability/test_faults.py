@@ -30,9 +30,9 @@ from tests.reliability.helpers import (
 from tradecopier.brokers import registry
 from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerUnreachable
 from tradecopier.brokers.paper import PaperBroker
+from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.dal.dynamodb import _CLIENT_CONFIG as dynamodb_config
 from tradecopier.dal.dynamodb import dynamodb_client
-from tradecopier.dal.paper_store import PaperStore
 from tradecopier.logic import deliveries
 from tradecopier.logic.executor import Delivery
 from tradecopier.provisioning import _CLIENT_CONFIG as provisioning_config

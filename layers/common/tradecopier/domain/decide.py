@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from tradecopier.brokers.base import ModifyOrder
 from tradecopier.domain.accounts import AccountClaim, Follower
 from tradecopier.domain.enums import AccountRole, CopyStatus
 from tradecopier.domain.events import (
@@ -21,7 +22,7 @@ from tradecopier.domain.events import (
 )
 from tradecopier.domain.orders import FollowerOrder, OrderLink
 from tradecopier.domain.sizing import size_copy
-from tradecopier.domain.types import Price, Symbol
+from tradecopier.domain.types import Symbol
 
 
 def client_order_id(group_id: str, event_id: str, account_id: str) -> str:
@@ -43,11 +44,10 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class Modify:
+    """``command`` changes the follower order ``link`` points to (``command.broker_order_id``)."""
+
     link: OrderLink
-    qty: int | None
-    limit_price: Price | None
-    stop_price: Price | None
-    client_order_id: str
+    command: ModifyOrder
     sizing: str | None
 
 
@@ -135,10 +135,20 @@ def decide(
         return Cancel(link=link)
     assert isinstance(event, OrderModified)
     if event.qty is None:
-        return Modify(link, None, event.limit_price, event.stop_price, coid, None)
+        return Modify(link, _modify_order(link, event, coid, None), None)
     sizing = size_copy(event.qty, follower.multiplier, follower.rounding, follower.max_qty)
     if sizing.is_zero:
         return Cancel(
             link=link, reason=f"modified qty sizes to 0 ({sizing.explanation}): follower order cancelled"
         )
-    return Modify(link, sizing.qty, event.limit_price, event.stop_price, coid, sizing.explanation)
+    return Modify(link, _modify_order(link, event, coid, sizing.qty), sizing.explanation)
+
+
+def _modify_order(link: OrderLink, event: OrderModified, coid: str, qty: int | None) -> ModifyOrder:
+    return ModifyOrder(
+        broker_order_id=link.broker_order_id,
+        client_order_id=coid,
+        qty=qty,
+        limit_price=event.limit_price,
+        stop_price=event.stop_price,
+    )

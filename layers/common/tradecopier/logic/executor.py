@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected
+from tradecopier.brokers.base import (
+    BrokerAccount,
+    BrokerOrder,
+    BrokerRejected,
+    CancelOrder,
+    FlattenPosition,
+)
 from tradecopier.dal.copier_store import CopierStore, CopyAlreadyFinal
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.copies import CopyRecord
@@ -131,23 +137,17 @@ def _act_on_broker(decision: CopyDecision, delivery: Delivery, broker: BrokerAcc
         return _placed(order, detail=decision.sizing, new_link=link)
     if isinstance(decision, Modify):
         assert isinstance(event, OrderModified)
-        order = broker.modify(
-            decision.link.broker_order_id,
-            qty=decision.qty,
-            limit_price=decision.limit_price,
-            stop_price=decision.stop_price,
-            client_order_id=decision.client_order_id,
-        )
+        order = broker.modify(decision.command)
         replaced = order.broker_order_id != decision.link.broker_order_id
         new_link = (
             decision.link.model_copy(update={"broker_order_id": order.broker_order_id}) if replaced else None
         )
         return _placed(order, detail=decision.sizing, new_link=new_link)
     if isinstance(decision, Cancel):
-        order = broker.cancel(decision.link.broker_order_id)
+        order = broker.cancel(CancelOrder(decision.link.broker_order_id))
         return _placed(order, reason=decision.reason, detail="cancelled")
     assert isinstance(decision, Flatten)
-    result = broker.flatten(decision.symbol, decision.client_order_id)
+    result = broker.flatten(FlattenPosition(decision.symbol, decision.client_order_id))
     closing = result.closing_order
     detail = f"cancelled {len(result.cancelled_order_ids)} working order(s); " + (
         f"closed {closing.qty} with {closing.side}" if closing else "no position to close"
