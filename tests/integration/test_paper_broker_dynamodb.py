@@ -13,13 +13,13 @@ import boto3
 import pytest
 
 from tests.conftest import CopierTables
-from tradecopier.brokers.base import BrokerRejected, CancelOrder, FlattenPosition, ModifyOrder
+from tradecopier.brokers.base import BrokerRejected
 from tradecopier.brokers.paper.broker import SIMULATED_REJECTION, PaperBroker
 from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import clear_cache, open_broker
 from tradecopier.dal.dynamodb import dynamodb_client
 from tradecopier.domain.enums import BrokerName, OrderStatus, Side, Simulate
-from tradecopier.domain.orders import FollowerOrder
+from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
 from tradecopier.settings import Settings
 
 ACCOUNT = "EVAL-1"

@@ -21,7 +21,7 @@ from typing import Protocol
 from pydantic import Field
 
 from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side
-from tradecopier.domain.orders import FollowerOrder
+from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
 from tradecopier.domain.types import Price, StrictModel, Symbol
 
 
@@ -66,32 +66,6 @@ class BrokerPosition(StrictModel):
 class FlattenResult(StrictModel):
     cancelled_order_ids: list[str]
     closing_order: BrokerOrder | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ModifyOrder:
-    """Change a working order to these absolute values (``None``: leave that field as it is).
-    ``client_order_id`` is the modify's own deterministic id (brokers that tag commands keep it)."""
-
-    broker_order_id: str
-    client_order_id: str
-    qty: int | None = None
-    limit_price: Price | None = None
-    stop_price: Price | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
-    broker_order_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class FlattenPosition:
-    """Cancel every working order in ``symbol`` and close its position with one market order
-    carrying ``client_order_id``."""
-
-    symbol: Symbol
-    client_order_id: str
 
 
 class BrokerAccount(Protocol):

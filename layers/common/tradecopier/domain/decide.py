@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from tradecopier.brokers.base import ModifyOrder
 from tradecopier.domain.accounts import AccountClaim, Follower
 from tradecopier.domain.enums import AccountRole, CopyStatus
 from tradecopier.domain.events import (
@@ -20,7 +19,7 @@ from tradecopier.domain.events import (
     OrderPlaced,
     PositionFlattened,
 )
-from tradecopier.domain.orders import FollowerOrder, OrderLink
+from tradecopier.domain.orders import FollowerOrder, ModifyOrder, OrderLink
 from tradecopier.domain.sizing import size_copy
 from tradecopier.domain.types import Symbol
 

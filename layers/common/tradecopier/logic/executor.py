@@ -12,20 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tradecopier.brokers.base import (
-    BrokerAccount,
-    BrokerOrder,
-    BrokerRejected,
-    CancelOrder,
-    FlattenPosition,
-)
+from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected
 from tradecopier.dal.copier_store import CopierStore, CopyAlreadyFinal
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.decide import Cancel, CopyDecision, Flatten, Modify, NoCopy, Place, decide
 from tradecopier.domain.enums import CopyStatus
 from tradecopier.domain.events import AcceptedEvent, OrderModified, OrderPlaced, PositionFlattened
-from tradecopier.domain.orders import OrderLink
+from tradecopier.domain.orders import CancelOrder, FlattenPosition, OrderLink
 from tradecopier.observability import MetricName, count, logger
 
 BrokerOpener = Callable[[Follower], BrokerAccount]

@@ -39,10 +39,7 @@ from tradecopier.brokers.base import (
     BrokerPosition,
     BrokerRejected,
     BrokerUnreachable,
-    CancelOrder,
-    FlattenPosition,
     FlattenResult,
-    ModifyOrder,
 )
 from tradecopier.brokers.paper.fills import PaperPosition, apply_fill
 from tradecopier.brokers.paper.store import (
@@ -57,7 +54,13 @@ from tradecopier.brokers.paper.store import (
     WriteConflict,
 )
 from tradecopier.domain.enums import OrderStatus, OrderType, Side, Simulate
-from tradecopier.domain.orders import FollowerOrder, price_rule_violation
+from tradecopier.domain.orders import (
+    CancelOrder,
+    FlattenPosition,
+    FollowerOrder,
+    ModifyOrder,
+    price_rule_violation,
+)
 
 SIMULATED_REJECTION = "simulated rejection (simulate=reject)"
 SIMULATED_DISCONNECT = "simulated disconnect (simulate=disconnect)"

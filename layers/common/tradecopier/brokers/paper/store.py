@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tradecopier.brokers.base import ModifyOrder
 from tradecopier.brokers.paper.fills import PaperPosition
 from tradecopier.dal.dynamodb import as_int, dynamodb_client, from_item, to_attr, to_item
 from tradecopier.domain.enums import OrderStatus, OrderType, Side
+from tradecopier.domain.orders import ModifyOrder
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
