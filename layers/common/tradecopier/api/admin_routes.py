@@ -44,7 +44,8 @@ def _json(status: int, model: BaseModel) -> Response[str]:
 
 
 def _no_content() -> Response[str]:
-    return Response(status_code=204, content_type="application/json", body="")
+    # No body, so no Content-Type: a 204 labelled application/json promises a JSON body it lacks.
+    return Response(status_code=204, body="")
 
 
 def _event_status(stored: StoredEvent) -> EventStatus:
