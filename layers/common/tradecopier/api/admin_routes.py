@@ -93,7 +93,7 @@ def get_group(group_id: str) -> Group:
 @router.delete(
     "/groups/<group_id>",
     tags=["groups"],
-    responses={204: {"description": "deleted"}, **error_responses(404, 503)},
+    responses={204: {"description": "deleted", "content": {}}, **error_responses(404, 503)},
 )
 def delete_group(group_id: str) -> Response[str]:
     admin.delete_group(get_services(), group_id)
@@ -140,7 +140,7 @@ def update_follower(
 @router.delete(
     "/groups/<group_id>/followers/<account_id>",
     tags=["followers"],
-    responses={204: {"description": "removed"}, **error_responses(404, 503)},
+    responses={204: {"description": "removed", "content": {}}, **error_responses(404, 503)},
 )
 def remove_follower(group_id: str, account_id: str) -> Response[str]:
     admin.remove_follower(get_services(), group_id, unquote(account_id))
