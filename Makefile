@@ -126,7 +126,7 @@ bench: check-tools $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m bench
 
 # Reliability suite at full size (RELIABILITY.md): the property test with more and longer examples
-# (make test runs 20 x 25), the API fuzzer with 300 examples per operation and pass (make test: 25),
+# (make test runs 20 x 25), the API fuzzer with 300 examples per operation and pass (make test: 40),
 # every fault test, figures written to tests/reliability/.figures/.
 .PHONY: reliability
 reliability: check-tools $(VENV_STAMP) $(NODE_STAMP)
