@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from tradecopier import aws
 from tradecopier.brokers import paper as paper_module
 from tradecopier.brokers.base import BrokerOrder, BrokerRejected, BrokerUnreachable
 from tradecopier.brokers.paper import (
@@ -23,7 +24,6 @@ from tradecopier.brokers.paper import (
     new_broker_order_id,
 )
 from tradecopier.brokers.registry import UnsupportedBroker, clear_cache, open_broker
-from tradecopier.dal.dynamodb import dynamodb_client
 from tradecopier.dal.paper_store import PaperPositionItem, PaperStore
 from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side, Simulate
 from tradecopier.domain.orders import FollowerOrder
@@ -39,8 +39,8 @@ TABLE = "paper-unit"
 @pytest.fixture
 def client() -> Iterator[DynamoDBClient]:
     with mock_aws():
-        dynamodb_client.cache_clear()
-        dynamodb = dynamodb_client()
+        aws.clear_clients("dynamodb")
+        dynamodb = aws.client("dynamodb")
         dynamodb.create_table(
             TableName=TABLE,
             KeySchema=[
@@ -54,7 +54,7 @@ def client() -> Iterator[DynamoDBClient]:
             BillingMode="PAY_PER_REQUEST",
         )
         yield dynamodb
-    dynamodb_client.cache_clear()
+    aws.clear_clients("dynamodb")
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ __all__ = ["clear_clients", "client", "client_config", "config_for", "describe",
 
 
 def client_config(*, read_timeout: int, max_attempts: int, validate_parameters: bool = True) -> Config:
-    """Short connect timeout, TCP keep-alive, the standard retry mode with ``max_attempts``."""
+    """Short connect timeout, TCP keep-alive, the standard retry mode with ``max_attempts`` retries."""
     return Config(
         connect_timeout=2,
         read_timeout=read_timeout,
@@ -38,15 +38,14 @@ def client_config(*, read_timeout: int, max_attempts: int, validate_parameters: 
     )
 
 
-# SNS (publish at ingest included), SQS, Lambda and CloudWatch.
-_CONTROL_PLANE = client_config(read_timeout=10, max_attempts=4)
-_BY_SERVICE: dict[str, Config] = {
+# Per service: (read timeout in s, retries after the first attempt, client-side parameter validation).
+_CONTROL_PLANE = (10, 4, True)  # SNS (publish at ingest included), SQS, Lambda, CloudWatch
+_BY_SERVICE: dict[str, tuple[int, int, bool]] = {
     # A copy that waits seconds on a slow call is worse than one retried by SQS. Requests are built
     # by the data layer from validated models: botocore's client-side validation of every call
     # costs CPU on the hot path for nothing.
-    "dynamodb": client_config(read_timeout=5, max_attempts=4, validate_parameters=False),
-    # Two attempts: when Secrets Manager cannot be reached, an expired cached secret is served.
-    "secretsmanager": client_config(read_timeout=5, max_attempts=2),
+    "dynamodb": (5, 4, False),
+    "secretsmanager": (5, 2, True),  # broker credentials, read once per TTL (brokers/credentials.py)
 }
 
 _clients: dict[str, Any] = {}
@@ -54,8 +53,12 @@ _lock = threading.Lock()  # boto3's default session is not safe to build clients
 
 
 def config_for(service: str) -> Config:
-    """The botocore configuration the client of ``service`` is built with."""
-    return _BY_SERVICE.get(service, _CONTROL_PLANE)
+    """The botocore configuration the client of ``service`` is built with.
+
+    A new object each time: building a client rewrites the ``retries`` dict of its config in place.
+    """
+    read_timeout, max_attempts, validate = _BY_SERVICE.get(service, _CONTROL_PLANE)
+    return client_config(read_timeout=read_timeout, max_attempts=max_attempts, validate_parameters=validate)
 
 
 @overload

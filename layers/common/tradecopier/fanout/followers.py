@@ -70,21 +70,15 @@ class FollowerQueues:
 
     @property
     def sqs(self) -> SQSClient:
-        if self._sqs is None:
-            self._sqs = aws.client("sqs")
-        return self._sqs
+        return self._sqs or aws.client("sqs")
 
     @property
     def lambda_(self) -> LambdaClient:
-        if self._lambda is None:
-            self._lambda = aws.client("lambda")
-        return self._lambda
+        return self._lambda or aws.client("lambda")
 
     @property
     def cloudwatch(self) -> Any:
-        if self._cloudwatch is None:
-            self._cloudwatch = aws.client("cloudwatch")
-        return self._cloudwatch
+        return self._cloudwatch or aws.client("cloudwatch")
 
     # ------------------------------------------------------------------------------------ ensure
 

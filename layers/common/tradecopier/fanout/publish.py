@@ -56,9 +56,7 @@ class SnsPublisher:
 
     @property
     def sns(self) -> SNSClient:
-        if self._sns is None:
-            self._sns = aws.client("sns")
-        return self._sns
+        return self._sns or aws.client("sns")
 
     def publish(
         self, topic_arns: list[str], message: str, group_id: str, dedup_id: str, attributes: dict[str, str]

@@ -43,9 +43,7 @@ class GroupTopics:
 
     @property
     def sns(self) -> SNSClient:
-        if self._sns is None:
-            self._sns = aws.client("sns")
-        return self._sns
+        return self._sns or aws.client("sns")
 
     def ensure_group_topic(self, group_id: str, shard: int = 0) -> GroupTopic:
         """The group's SNS FIFO topic for ``shard`` (CreateTopic is idempotent)."""
