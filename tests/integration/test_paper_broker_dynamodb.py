@@ -13,11 +13,11 @@ import boto3
 import pytest
 
 from tests.conftest import CopierTables
+from tradecopier import aws
 from tradecopier.brokers.base import BrokerRejected
 from tradecopier.brokers.paper.broker import SIMULATED_REJECTION, PaperBroker
 from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import clear_cache, open_broker
-from tradecopier.dal.dynamodb import dynamodb_client
 from tradecopier.domain.enums import BrokerName, OrderStatus, Side, Simulate
 from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
 from tradecopier.settings import Settings
@@ -29,10 +29,10 @@ T = TypeVar("T")
 
 @pytest.fixture
 def settings(copier_env: CopierTables) -> Iterator[Settings]:
-    dynamodb_client.cache_clear()  # the cached client must see AWS_ENDPOINT_URL_DYNAMODB
+    aws.clear_clients("dynamodb")  # the cached client must see AWS_ENDPOINT_URL_DYNAMODB
     clear_cache()
     yield Settings.from_env()
-    dynamodb_client.cache_clear()
+    aws.clear_clients("dynamodb")
     clear_cache()
 
 

@@ -27,23 +27,21 @@ from tests.reliability.helpers import (
     limit,
     market,
 )
+from tradecopier import aws
 from tradecopier.brokers import registry
 from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerUnreachable
 from tradecopier.brokers.paper import PaperBroker
 from tradecopier.brokers.paper.store import PaperStore
-from tradecopier.dal.dynamodb import _CLIENT_CONFIG as dynamodb_config
-from tradecopier.dal.dynamodb import dynamodb_client
+from tradecopier.fanout.names import follower_dlq_name, follower_queue_name
 from tradecopier.logic import deliveries
 from tradecopier.logic.executor import Delivery
-from tradecopier.provisioning import _CLIENT_CONFIG as provisioning_config
-from tradecopier.provisioning import follower_dlq_name, follower_queue_name, sns_client
 from tradecopier.settings import Settings, get_settings
 
 FAULTY, HEALTHY = "EVAL-1", "GOOD-1"
 
 # botocore's ``max_attempts`` counts retries: the copier's clients make 1 + 4 = 5 attempts per call.
-DYNAMODB_ATTEMPTS = 1 + int(dynamodb_config.retries["max_attempts"])
-SNS_ATTEMPTS = 1 + int(provisioning_config.retries["max_attempts"])
+DYNAMODB_ATTEMPTS = 1 + int(aws.config_for("dynamodb").retries["max_attempts"])
+SNS_ATTEMPTS = 1 + int(aws.config_for("sns").retries["max_attempts"])
 
 
 @pytest.fixture
@@ -314,7 +312,7 @@ def test_dynamodb_throttling_within_the_client_retries_is_invisible(
     pipeline: Pipeline, pipeline_env: Any, fast_backoff: None, figures: Counter[str]
 ) -> None:
     group_id, token = two_followers(pipeline)
-    client = dynamodb_client()
+    client = aws.client("dynamodb")
     times = DYNAMODB_ATTEMPTS - 1  # in a row on each of the executor's calls: the last attempt goes through
     faults = [
         DynamoFaults(_faulty_request(pipeline_env.copier, "BatchGetItem"), times),
@@ -361,7 +359,7 @@ def test_dynamodb_throttling_past_the_client_retries_is_retried_by_sqs(
     fault = DynamoFaults(_faulty_request(getattr(pipeline_env, table), operation), DYNAMODB_ATTEMPTS)
     assert pipeline.send(group_id, token, **market("E-1", qty=2)).status == 202
     assert pipeline.send(group_id, token, **market("E-2", qty=1, side="sell")).status == 202
-    with hooked(dynamodb_client(), "before-send.dynamodb", fault):
+    with hooked(aws.client("dynamodb"), "before-send.dynamodb", fault):
         pipeline.deliver()
     assert fault.injected == DYNAMODB_ATTEMPTS, what
     figures["faults_injected"] += fault.injected
@@ -380,7 +378,7 @@ def test_dynamodb_throttling_past_the_client_retries_is_retried_by_sqs(
 @pytest.fixture
 def sns_faults() -> Iterator[SnsFaults]:
     faults = SnsFaults()
-    client = sns_client()
+    client = aws.client("sns")
     with (
         hooked(client, "before-send.sns.Publish", faults.before_send),
         hooked(client, "after-call.sns.Publish", faults.after_call),

@@ -11,15 +11,13 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from moto import mock_aws
 
+from tradecopier import aws
 from tradecopier.brokers.base import (
     BROKER_CAPABILITIES,
     BrokerCapabilities,
     BrokerOrder,
     BrokerRejected,
     BrokerUnreachable,
-    CancelOrder,
-    FlattenPosition,
-    ModifyOrder,
 )
 from tradecopier.brokers.paper import broker as paper_module
 from tradecopier.brokers.paper.broker import (
@@ -31,9 +29,8 @@ from tradecopier.brokers.paper.broker import (
 from tradecopier.brokers.paper.fills import PaperPosition
 from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import BROKER_FACTORIES, UnsupportedBroker, clear_cache, open_broker
-from tradecopier.dal.dynamodb import dynamodb_client
 from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side, Simulate
-from tradecopier.domain.orders import FollowerOrder
+from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
 from tradecopier.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,8 +43,8 @@ TABLE = "paper-unit"
 @pytest.fixture
 def client() -> Iterator[DynamoDBClient]:
     with mock_aws():
-        dynamodb_client.cache_clear()
-        dynamodb = dynamodb_client()
+        aws.clear_clients("dynamodb")
+        dynamodb = aws.client("dynamodb")
         dynamodb.create_table(
             TableName=TABLE,
             KeySchema=[
@@ -61,7 +58,7 @@ def client() -> Iterator[DynamoDBClient]:
             BillingMode="PAY_PER_REQUEST",
         )
         yield dynamodb
-    dynamodb_client.cache_clear()
+    aws.clear_clients("dynamodb")
 
 
 @pytest.fixture

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from tradecopier.dal.dynamodb import dynamodb_client, from_item, to_attr, to_item
+from tradecopier import aws
+from tradecopier.dal.dynamodb import from_item, to_attr, to_item
 from tradecopier.domain.accounts import Account, AccountClaim, Follower, Group
 from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.enums import AccountRole, BrokerName, CopyStatus, FollowerState
@@ -141,7 +142,7 @@ def _queue_key(queue_name: str) -> dict[str, Any]:
 
 
 def _is_condition_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return aws.error_code(error) == "ConditionalCheckFailedException"
 
 
 def _cancellation_codes(error: ClientError) -> list[str]:
@@ -202,7 +203,7 @@ class CopierStore:
 
     @property
     def _client(self) -> DynamoDBClient:
-        return self._client_override or dynamodb_client()
+        return self._client_override or aws.client("dynamodb")
 
     def _expires_at(self, moment: datetime) -> int:
         return int((moment + self._retention).timestamp())
@@ -255,7 +256,7 @@ class CopierStore:
             self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
         except ClientError as error:
             codes = _cancellation_codes(error)
-            if error.response["Error"]["Code"] == "TransactionCanceledException" and codes:
+            if aws.error_code(error) == "TransactionCanceledException" and codes:
                 if codes[0] == "ConditionalCheckFailed":
                     raise ItemExists() from error
                 if "ConditionalCheckFailed" in codes[len(items) :]:

@@ -14,9 +14,9 @@ from typing import Literal
 from tradecopier.dal.copier_store import CopierStore, ItemExists
 from tradecopier.domain.errors import NotFound, PublishFailed, Unauthorized
 from tradecopier.domain.events import AcceptedEvent, LeaderEvent
+from tradecopier.fanout.publish import Publisher, PublishError
 from tradecopier.logic.tokens import token_matches
 from tradecopier.observability import MetricName, count, logger
-from tradecopier.provisioning import Provisioner, PublishError
 
 # SNS FIFO drops a message whose deduplication id it saw in the last 5 minutes. Within that
 # window a repeated event is published again: harmless if the first publish went through, and
@@ -48,7 +48,7 @@ def ingest_event(
     token: str | None,
     *,
     store: CopierStore,
-    publisher: Provisioner,
+    publisher: Publisher,
     now: datetime | None = None,
 ) -> IngestResult:
     logger.set_correlation_id(event.event_id)
@@ -82,7 +82,7 @@ def ingest_event(
     return IngestResult(event.event_id, "accepted")
 
 
-def _publish(publisher: Provisioner, topic_arns: list[str], accepted: AcceptedEvent) -> None:
+def _publish(publisher: Publisher, topic_arns: list[str], accepted: AcceptedEvent) -> None:
     try:
         publisher.publish(
             topic_arns,

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tradecopier import aws
 from tradecopier.brokers.paper.fills import PaperPosition
-from tradecopier.dal.dynamodb import as_int, dynamodb_client, from_item, to_attr, to_item
+from tradecopier.dal.dynamodb import as_int, from_item, to_attr, to_item
 from tradecopier.domain.enums import OrderStatus, OrderType, Side
 from tradecopier.domain.orders import ModifyOrder
 
@@ -164,8 +165,8 @@ class PaperStore:
 
     @property
     def _client(self) -> DynamoDBClient:
-        # Looked up on every call (it is cached): tests swap endpoints with cache_clear().
-        return dynamodb_client()
+        # Looked up on every call (it is cached): tests swap endpoints with clear_clients().
+        return aws.client("dynamodb")
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -377,7 +378,7 @@ class PaperStore:
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            if aws.error_code(error) != "TransactionCanceledException":
                 raise PaperStoreUnavailable(str(error)) from error
             reasons = [reason.get("Code") for reason in _cancellation_reasons(error)]
             failed = {index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
@@ -409,7 +410,7 @@ class PaperStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if aws.error_code(error) == "ConditionalCheckFailedException":
                 raise OrderNotWorking(self.get_order(account_id, broker_order_id)) from error
             raise PaperStoreUnavailable(str(error)) from error
         except BotoCoreError as error:
