@@ -9,7 +9,7 @@ from typing import Any
 
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
 from tradecopier.brokers.registry import open_broker
-from tradecopier.dal.copier_store import GroupItem, ItemExists, ItemMissing, StoredEvent
+from tradecopier.dal.copier import GroupItem, ItemExists, ItemMissing, StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.domain.enums import BrokerName
 from tradecopier.domain.errors import AccountInUse, NotFound, ProvisioningFailed

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected
-from tradecopier.dal.copier_store import CopierStore, CopyAlreadyFinal
+from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.decide import Cancel, CopyDecision, Flatten, Modify, NoCopy, Place, decide

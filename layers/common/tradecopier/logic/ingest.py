@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from tradecopier.dal.copier_store import CopierStore, ItemExists
+from tradecopier.dal.copier import CopierStore, EventExists
 from tradecopier.domain.errors import NotFound, PublishFailed, Unauthorized
 from tradecopier.domain.events import AcceptedEvent, LeaderEvent
 from tradecopier.logic.tokens import token_matches
@@ -62,11 +62,10 @@ def ingest_event(
     followers = [follower.account_id for follower in group.provisioned_followers]
     try:
         store.put_event(accepted, followers)
-    except ItemExists as duplicate:
-        if duplicate.existing is not None:
-            stored = store.stored_event_from(duplicate.existing)
-            if stored.copies and accepted.received_at - stored.accepted.received_at < SNS_DEDUP_WINDOW:
-                _publish(publisher, group.topic_arns, stored.accepted)
+    except EventExists as duplicate:
+        stored = duplicate.stored
+        if stored and stored.copies and accepted.received_at - stored.accepted.received_at < SNS_DEDUP_WINDOW:
+            _publish(publisher, group.topic_arns, stored.accepted)
         count(MetricName.EVENTS_DUPLICATE)
         return IngestResult(event.event_id, "duplicate")
 

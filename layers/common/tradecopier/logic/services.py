@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tradecopier.dal.copier_store import CopierStore
+from tradecopier.dal.copier import CopierStore
 from tradecopier.provisioning import Provisioner
 from tradecopier.settings import Settings, get_settings
 
