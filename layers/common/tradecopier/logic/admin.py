@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
@@ -31,7 +30,7 @@ def _account_in_use(account_id: str) -> AccountInUse:
 
 def create_group(services: Services, name: str, leader: Account) -> tuple[Group, str]:
     """Creates a group; returns it with its webhook token (shown once, stored only as a hash)."""
-    group = Group(group_id=new_group_id(), name=name, leader=leader, created_at=datetime.now(UTC))
+    group = Group(group_id=new_group_id(), name=name, leader=leader, created_at=services.clock())
     token = new_token()
     try:
         services.store.create_group(group, hash_token(token))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
+from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore, EventExists
 from tradecopier.domain.errors import NotFound, PublishFailed, Unauthorized
 from tradecopier.domain.events import AcceptedEvent, LeaderEvent
@@ -49,7 +50,7 @@ def ingest_event(
     *,
     store: CopierStore,
     publisher: Provisioner,
-    now: datetime | None = None,
+    clock: Clock = utc_now,
 ) -> IngestResult:
     logger.set_correlation_id(event.event_id)
     group = store.get_group(group_id)
@@ -58,7 +59,7 @@ def ingest_event(
     if not token_matches(token, group.token_hash):
         raise Unauthorized("the webhook token is missing or wrong")
 
-    accepted = AcceptedEvent(group_id=group_id, received_at=now or datetime.now(UTC), event=event)
+    accepted = AcceptedEvent(group_id=group_id, received_at=clock(), event=event)
     followers = [follower.account_id for follower in group.provisioned_followers]
     try:
         store.put_event(accepted, followers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore
 from tradecopier.provisioning import Provisioner
 from tradecopier.settings import Settings, get_settings
@@ -15,15 +16,18 @@ class Services:
     settings: Settings
     store: CopierStore
     provisioner: Provisioner
+    clock: Clock = utc_now  # the one clock: the store and the logic stamp records with it
 
 
 @lru_cache(maxsize=1)
 def get_services() -> Services:
     settings = get_settings()
+    clock = utc_now
     return Services(
         settings=settings,
-        store=CopierStore(settings.copier_table_name, settings.event_retention_days),
+        store=CopierStore(settings.copier_table_name, settings.event_retention_days, clock=clock),
         provisioner=Provisioner(settings),
+        clock=clock,
     )
 
 
