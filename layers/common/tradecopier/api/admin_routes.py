@@ -29,7 +29,7 @@ from tradecopier.api.schemas import (
     UpdateFollowerRequest,
     error_responses,
 )
-from tradecopier.dal.copier_store import StoredEvent
+from tradecopier.dal.copier import StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.logic import admin
 from tradecopier.logic.services import get_services

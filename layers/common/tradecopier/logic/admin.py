@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
 from tradecopier.brokers.registry import open_broker
-from tradecopier.dal.copier_store import GroupItem, ItemExists, ItemMissing, StoredEvent
+from tradecopier.dal.copier import GroupItem, ItemExists, ItemMissing, StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.domain.enums import BrokerName
 from tradecopier.domain.errors import AccountInUse, NotFound, ProvisioningFailed
@@ -32,7 +31,7 @@ def _account_in_use(account_id: str) -> AccountInUse:
 
 def create_group(services: Services, name: str, leader: Account) -> tuple[Group, str]:
     """Creates a group; returns it with its webhook token (shown once, stored only as a hash)."""
-    group = Group(group_id=new_group_id(), name=name, leader=leader, created_at=datetime.now(UTC))
+    group = Group(group_id=new_group_id(), name=name, leader=leader, created_at=services.clock())
     token = new_token()
     try:
         services.store.create_group(group, hash_token(token))

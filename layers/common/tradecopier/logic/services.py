@@ -7,7 +7,8 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from tradecopier.aws import clear_clients
-from tradecopier.dal.copier_store import CopierStore
+from tradecopier.clock import Clock, utc_now
+from tradecopier.dal.copier import CopierStore
 from tradecopier.fanout.publish import Publisher, SnsPublisher
 from tradecopier.settings import Settings, get_settings
 
@@ -21,6 +22,7 @@ class Services:
     settings: Settings
     store: CopierStore
     publisher: Publisher
+    clock: Clock = utc_now  # the one clock: the store and the logic stamp records with it
 
     # Only the admin function provisions: ingest and the executor never import these modules.
     @cached_property
@@ -39,10 +41,12 @@ class Services:
 @lru_cache(maxsize=1)
 def get_services() -> Services:
     settings = get_settings()
+    clock = utc_now
     return Services(
         settings=settings,
-        store=CopierStore(settings.copier_table_name, settings.event_retention_days),
+        store=CopierStore(settings.copier_table_name, settings.event_retention_days, clock=clock),
         publisher=SnsPublisher(),
+        clock=clock,
     )
 
 
