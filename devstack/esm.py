@@ -24,7 +24,6 @@ is in flight, so at most one batch per queue is ever being processed, whatever S
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devstack.runtime import InvokeResult
+from devstack.samples import sqs_record
 
 
 @dataclass
@@ -62,38 +62,6 @@ class BatchReport:
     done_at: float
     notes: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)  # the queue's tags (copier:account, ...)
-
-
-def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
-    """One SQS message (ReceiveMessage shape) as a record of the event Lambda sends."""
-    attrs = {k: str(v) for k, v in (message.get("Attributes") or {}).items()}
-    msg_attrs: dict[str, Any] = {}
-    for name, value in (message.get("MessageAttributes") or {}).items():
-        entry: dict[str, Any] = {
-            "stringListValues": [],
-            "binaryListValues": [],
-            "dataType": value["DataType"],
-        }
-        if "StringValue" in value:
-            entry["stringValue"] = value["StringValue"]
-        if "BinaryValue" in value:
-            raw = value["BinaryValue"]
-            entry["binaryValue"] = base64.b64encode(raw).decode("ascii") if isinstance(raw, bytes) else raw
-        msg_attrs[name] = entry
-    record: dict[str, Any] = {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message.get("Body", ""),
-        "attributes": attrs,
-        "messageAttributes": msg_attrs,
-        "md5OfBody": message.get("MD5OfBody"),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    }
-    if "MD5OfMessageAttributes" in message:
-        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-    return record
 
 
 def failed_message_ids(result: InvokeResult, batch_ids: list[str], report_failures: bool) -> list[str]:
