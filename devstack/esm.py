@@ -24,7 +24,6 @@ is in flight, so at most one batch per queue is ever being processed, whatever S
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -307,45 +306,3 @@ class EventSourceMappings:
                 f"{'ReportBatchItemFailures' if mp.report_failures else 'whole-batch'}, "
                 f"max concurrency {mp.max_concurrency or '-'})"
             )
-
-
-def record_event(record: dict[str, Any]) -> tuple[str, str]:
-    """(event_id, type) of the leader event a record carries ("" when the body is not one)."""
-    try:
-        body = json.loads(record["body"])
-    except (ValueError, TypeError):
-        return "", ""
-    if not isinstance(body, dict):
-        return "", ""
-    nested = body.get("event")
-    event: dict[str, Any] = nested if isinstance(nested, dict) else body
-    return str(event.get("event_id") or ""), str(event.get("type") or "")
-
-
-def describe_batch(report: BatchReport) -> str:
-    """One readable line per delivered batch."""
-    r = report
-    failed = len(r.failed_ids)
-    events: list[str] = []
-    for rec in r.records[:3]:
-        event_id, event_type = record_event(rec)
-        events.append(f"{event_id} {event_type}".strip() if event_id else rec["messageId"][:8])
-    if len(r.records) > 3:
-        events.append(f"+{len(r.records) - 3}")
-    outcome = (
-        f"ERROR {r.result.error.get('errorType')}: {str(r.result.error.get('errorMessage'))[:120]}"
-        if r.result.error
-        else f"ok, {failed} failed"
-        if failed
-        else "ok"
-    )
-    cold = f" cold {r.result.init_ms:.0f} ms" if r.result.init_ms else ""
-    recv = max(int(rec["attributes"].get("ApproximateReceiveCount", "1")) for rec in r.records)
-    retry = f" receive #{recv}" if recv > 1 else ""
-    account = r.tags.get("copier:account")
-    return (
-        f"[esm] {r.mapping.queue_name}{f' ({account})' if account else ''}: {len(r.records)} record(s) "
-        f"[{', '.join(events)}] -> {outcome}; "
-        f"deleted {r.deleted}, left {failed}{retry} ({r.result.duration_ms:.1f} ms{cold})"
-        + (f" {'; '.join(r.notes)}" if r.notes else "")
-    )
