@@ -11,23 +11,10 @@ from typing import Any
 
 import pytest
 
+from devstack.samples import limit, market, order_cancelled, order_modified, position_flattened
 from tests.e2e.conftest import Api, uid
 
 pytestmark = pytest.mark.e2e
-
-
-def market(event_id: str, order_id: str, qty: int = 2, side: str = "buy", **extra: Any) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "type": "order.placed",
-        "order_id": order_id,
-        "symbol": "NQZ6",
-        "side": side,
-        "qty": qty,
-        "order_type": "market",
-        "price": 21450.25,
-        **extra,
-    }
 
 
 def test_health_and_openapi_answer(api: Api) -> None:
@@ -87,20 +74,11 @@ def test_limit_modify_cancel_then_market_and_flatten(api: Api) -> None:
     api.follower(group_id, f1, multiplier=0.5)
     ids = [uid(f"E{n}") for n in range(5)]
     events = [
-        {
-            "event_id": ids[0],
-            "type": "order.placed",
-            "order_id": "L-7",
-            "symbol": "NQZ6",
-            "side": "buy",
-            "qty": 4,
-            "order_type": "limit",
-            "limit_price": 21400.25,
-        },
-        {"event_id": ids[1], "type": "order.modified", "order_id": "L-7", "qty": 6, "limit_price": 21390},
-        {"event_id": ids[2], "type": "order.cancelled", "order_id": "L-7"},
+        limit(ids[0], "L-7", qty=4, limit_price=21400.25),
+        order_modified(ids[1], "L-7", qty=6, limit_price=21390),
+        order_cancelled(ids[2], "L-7"),
         market(ids[3], "L-8", qty=4),
-        {"event_id": ids[4], "type": "position.flattened", "symbol": "NQZ6"},
+        position_flattened(ids[4]),
     ]
     for event in events[:3]:
         assert api.send(group_id, token, event).status_code == 202

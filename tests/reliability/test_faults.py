@@ -16,17 +16,10 @@ from typing import Any
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
-from tests.pipeline import FakeContext, Pipeline, lambda_sqs_records
-from tests.reliability.helpers import (
-    SYMBOL,
-    DynamoFaults,
-    SnsFaults,
-    audit,
-    flatten,
-    hooked,
-    limit,
-    market,
-)
+from devstack.samples import SYMBOL, limit, market, order_cancelled, order_modified, sqs_records
+from devstack.samples import position_flattened as flatten
+from tests.pipeline import FakeContext, Pipeline
+from tests.reliability.helpers import DynamoFaults, SnsFaults, audit, hooked
 from tradecopier import aws
 from tradecopier.brokers import registry
 from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerUnreachable
@@ -150,9 +143,7 @@ def test_executor_error_on_second_record_fails_the_rest_of_the_batch_and_they_co
     seen = count_copy_events(monkeypatch, crash_once)
     url, messages = receive_batch(pipeline, group_id, FAULTY)
     assert len(messages) == 3
-    result = pipeline.executor(
-        {"Records": lambda_sqs_records(messages, queue_arn(pipeline, url))}, FakeContext()
-    )
+    result = pipeline.executor({"Records": sqs_records(messages, queue_arn(pipeline, url))}, FakeContext())
     failed = [item["itemIdentifier"] for item in result["batchItemFailures"]]
     assert failed == [messages[1]["MessageId"], messages[2]["MessageId"]]  # 1st done; 2nd and 3rd back
     pipeline.sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
@@ -194,7 +185,7 @@ def test_executor_process_dies_after_the_broker_accepted_and_nothing_is_doubled(
     url, messages = receive_batch(pipeline, group_id, FAULTY)
     assert len(messages) == 3
     with pytest.raises(ProcessDied):  # the invocation never returns: nothing is deleted
-        pipeline.executor({"Records": lambda_sqs_records(messages, queue_arn(pipeline, url))}, FakeContext())
+        pipeline.executor({"Records": sqs_records(messages, queue_arn(pipeline, url))}, FakeContext())
     assert depth(pipeline, url) == 3
 
     pipeline.deliver()  # all three reappear after the visibility timeout
@@ -259,14 +250,8 @@ def test_broker_timeout_after_it_accepted_a_modify_cancel_or_flatten(
     pipeline.send(group_id, token, **market("E-2", qty=3))
     pipeline.deliver()
     target = {
-        "modify": {
-            "event_id": "E-3",
-            "type": "order.modified",
-            "order_id": "L-7",
-            "qty": 4,
-            "limit_price": 21390,
-        },
-        "cancel": {"event_id": "E-3", "type": "order.cancelled", "order_id": "L-7"},
+        "modify": order_modified("E-3", "L-7", qty=4, limit_price=21390),
+        "cancel": order_cancelled("E-3", "L-7"),
         "flatten": flatten("E-3"),
     }[action]
     armed.append(True)
@@ -503,7 +488,7 @@ def test_follower_removed_while_its_copy_is_at_the_broker_keeps_the_order_on_rec
     monkeypatch.setattr(deliveries, "open_broker", brokers_with_hooks({FAULTY: remove_meanwhile}))
     url, messages = receive_batch(pipeline, group_id, FAULTY)
     arn = queue_arn(pipeline, url)
-    result = pipeline.executor({"Records": lambda_sqs_records(messages, arn)}, FakeContext())
+    result = pipeline.executor({"Records": sqs_records(messages, arn)}, FakeContext())
     assert removed == [204] and result == {"batchItemFailures": []}
     pipeline.deliver()
 

@@ -59,6 +59,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from devstack import samples
 from devstack.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -180,16 +181,7 @@ def world(stack: LocalStack) -> World:
             session, f"{api}/groups", {"name": "spare", "leader": {"account_id": f"FZ-SPARE-{run}"}}
         )
         # One accepted event up front, so GET /groups/{g}/events/{event_id} has a real id to hit.
-        first: dict[str, Any] = {
-            "event_id": f"FZ-{run}-0",
-            "type": "order.placed",
-            "order_id": f"FZ-{run}-0",
-            "symbol": "NQZ6",
-            "side": "buy",
-            "qty": 2,
-            "order_type": "market",
-            "price": 21450.25,
-        }
+        first = samples.market(f"FZ-{run}-0", f"FZ-{run}-0")
         headers = {"X-Webhook-Token": group["webhook_token"]}
         response = session.post(f"{api}/groups/{gid}/events", json=first, headers=headers, timeout=30)
         assert response.status_code == 202, response.text
@@ -683,7 +675,7 @@ def test_an_accepted_event_whose_id_needs_percent_encoding_can_be_read_back(worl
     raw (percent-encoded) path, so ``get_event`` (tradecopier/api/admin_routes.py) looked up
     ``a%20b%20%C3%A9`` instead of ``a b é`` and answered 404 for an event it had accepted."""
     event_id = f"fz {uuid.uuid4().hex[:6]} é"
-    event = {"event_id": event_id, "type": "order.cancelled", "order_id": "FZ-none"}
+    event = samples.order_cancelled(event_id, "FZ-none")
     headers = {"X-Webhook-Token": world.token}
     response = requests.post(
         f"{world.api}/groups/{world.group_id}/events", json=event, headers=headers, timeout=30

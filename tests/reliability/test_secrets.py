@@ -26,8 +26,9 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.samples import market
 from tests.pipeline import Pipeline
-from tests.reliability.helpers import hooked, market
+from tests.reliability.helpers import hooked
 from tradecopier import aws
 from tradecopier.brokers import credentials as creds
 from tradecopier.brokers.base import BrokerRejected, BrokerUnreachable
