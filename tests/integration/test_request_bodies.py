@@ -9,7 +9,7 @@ import base64
 import json
 from typing import Any
 
-from bench.lambda_events import http_api_event
+from devstack.samples import http_api_event
 from tests.integration.test_pipeline_rules import market, table_items
 from tests.pipeline import FakeContext, Pipeline
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel
 
-from bench.lambda_events import http_api_event
+from devstack.samples import http_api_event
 from tests.pipeline import FakeContext
 from tradecopier.api.errors import register_error_handlers
 from tradecopier.api.http import as_json_request
