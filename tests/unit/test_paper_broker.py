@@ -31,7 +31,7 @@ from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import BROKER_FACTORIES, UnsupportedBroker, clear_cache, open_broker
 from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side, Simulate
 from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
-from tradecopier.settings import Settings
+from tradecopier.settings import ExecutorSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -561,7 +561,7 @@ def test_broker_order_ids_are_short_and_unique() -> None:
 
 # --- registry ----------------------------------------------------------------------------------
 
-SETTINGS = Settings(copier_table_name="copier-unit", paper_table_name=TABLE)
+SETTINGS = ExecutorSettings(copier_table_name="copier-unit", paper_table_name=TABLE, resource_prefix="unit")
 
 
 def test_open_broker_gives_a_cached_paper_broker_per_account_and_simulate() -> None:
