@@ -87,14 +87,32 @@ def _account_in_use(client: Client, ids: list[str]) -> bool:
 
 
 def run(client: Client, out: Any = print) -> None:
+    ids, suffix = _fresh_accounts(client, out)
+    leader = ids[LEADER]
+    group_id, token = _create_group(client, ids, out)
+    event_id = _send_leader_event(client, group_id, token, leader, suffix, out)
+    copies = _wait_for_copies(client, group_id, event_id)
+    rows, problems = _follower_rows(client, group_id, ids, copies)
+    out("")
+    _print_table(rows, out)
+    problems += _leader_problems(client, leader, out)
+    if problems:
+        raise DemoError("the copies are not as expected: " + "; ".join(problems) + ".")
+
+
+def _fresh_accounts(client: Client, out: Any) -> tuple[dict[str, str], str]:
+    """The demo's account ids (name → id), with a unique suffix if this stack has seen them before."""
     base_ids = [LEADER, *(name for name, _, _ in FOLLOWERS)]
     suffix = ""
     if _account_in_use(client, base_ids):
         suffix = "-" + uuid.uuid4().hex[:6]
         out(f"(accounts already in use on this stack: using the suffix {suffix!r})")
-    ids = {name: name + suffix for name in base_ids}
-    leader = ids[LEADER]
+    return {name: name + suffix for name in base_ids}, suffix
 
+
+def _create_group(client: Client, ids: dict[str, str], out: Any) -> tuple[str, str]:
+    """The group, its followers (EVAL-3 locked): (group id, webhook token)."""
+    leader = ids[LEADER]
     group = client.ok(
         "POST",
         "/groups",
@@ -113,6 +131,10 @@ def run(client: Client, out: Any = print) -> None:
         )
         if lock_reason:
             client.ok("POST", f"/groups/{group_id}/followers/{account}/lock", {"reason": lock_reason})
+    return group_id, token
+
+
+def _send_leader_event(client: Client, group_id: str, token: str, leader: str, suffix: str, out: Any) -> str:
     event_id = f"L-42-new{suffix}"
     event = samples.market(
         event_id, "L-42", qty=2, side="buy", occurred_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -121,22 +143,33 @@ def run(client: Client, out: Any = print) -> None:
     answer = client.ok("POST", f"/groups/{group_id}/events", event, expect=202, **{"X-Webhook-Token": token})
     if answer.get("status") != "accepted":
         raise DemoError(f"the event was answered {answer} instead of accepted.")
+    return event_id
 
+
+def _wait_for_copies(client: Client, group_id: str, event_id: str) -> dict[str, Any]:
+    """The event's copies (account → copy) once every follower's is final."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         copies = {
             c["account_id"]: c for c in client.ok("GET", f"/groups/{group_id}/events/{event_id}")["copies"]
         }
         if len(copies) == len(FOLLOWERS) and all(c["status"] in FINAL for c in copies.values()):
-            break
+            return copies
         if time.monotonic() > deadline:
             pending = sorted(a for a, c in copies.items() if c["status"] not in FINAL)
             raise DemoError(f"copies of {event_id} still not final after {WAIT_SECONDS:.0f} s: {pending}.")
         time.sleep(0.2)
 
+
+def _follower_rows(
+    client: Client, group_id: str, ids: dict[str, str], copies: dict[str, Any]
+) -> tuple[list[tuple[str, ...]], list[str]]:
+    """The table of followers (header first) and what differs from ``EXPECTED``."""
     group = client.ok("GET", f"/groups/{group_id}")
     state = {f["account_id"]: f for f in group["followers"]}
-    rows = [("account", "multiplier", "state", "copy status", "qty", "reason", "broker order", "position")]
+    rows: list[tuple[str, ...]] = [
+        ("account", "multiplier", "state", "copy status", "qty", "reason", "broker order", "position")
+    ]
     problems = []
     for name, multiplier, _ in FOLLOWERS:
         account = ids[name]
@@ -158,20 +191,26 @@ def run(client: Client, out: Any = print) -> None:
         want_status, want_qty = EXPECTED[name]
         if copy["status"] != want_status or (want_qty is not None and copy.get("qty") != want_qty):
             problems.append(f"{account} is {copy['status']} qty {copy.get('qty')} (expected {want_status})")
+    return rows, problems
+
+
+def _print_table(rows: list[tuple[str, ...]], out: Any) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out("")
     for n, row in enumerate(rows):
         out(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             out("-+-".join("-" * w for w in widths))
+
+
+def _leader_problems(client: Client, leader: str, out: Any) -> list[str]:
+    """Prints the leader's orders and positions; a problem if it has any (nothing is placed on it)."""
     orders = client.ok("GET", f"/accounts/{leader}/orders")["orders"]
     positions = client.ok("GET", f"/accounts/{leader}/positions")["positions"]
     out("")
     out(f"leader {leader}: orders {json.dumps(orders)}, positions {json.dumps(positions)} (untouched)")
     if orders or [p for p in positions if p.get("qty")]:
-        problems.append(f"the leader {leader} has orders or positions")
-    if problems:
-        raise DemoError("the copies are not as expected: " + "; ".join(problems) + ".")
+        return [f"the leader {leader} has orders or positions"]
+    return []
 
 
 def main() -> int:
