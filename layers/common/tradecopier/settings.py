@@ -50,7 +50,7 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as error:
-            raise SettingsError(cls.__name__, error) from error
+            raise SettingsError(cls.__name__, error) from None  # the message says it all
 
 
 class ApiSettings(Settings):
