@@ -7,7 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from tradecopier.domain.models import Side, StrictModel
+from tradecopier.domain.enums import Side
+
+from tradecopier.domain.types import StrictModel
 from tradecopier.domain.symbols import (
     MONTH_CODES,
     FuturesSymbol,

@@ -62,8 +62,27 @@ class Simulate(StrEnum):
 
 
 class FollowerState(StrEnum):
+    """ACTIVE copies everything; LIQUIDATE_ONLY (a risk breach being flattened) and LOCKED copy
+    only what reduces a position: exits are never blocked."""
+
     ACTIVE = "active"
+    LIQUIDATE_ONLY = "liquidate_only"
     LOCKED = "locked"
+
+
+class CopyMode(StrEnum):
+    """ORDERS copies the leader's orders as placed, modified and cancelled; FILLS copies only what
+    the leader actually filled, each fill as a market order."""
+
+    ORDERS = "orders"
+    FILLS = "fills"
+
+
+class Leg(StrEnum):
+    """The role of a bracket leg: the take-profit limit or the stop-loss stop."""
+
+    TAKE_PROFIT = "take_profit"
+    STOP_LOSS = "stop_loss"
 
 
 class AccountRole(StrEnum):
@@ -94,4 +113,5 @@ class EventType(StrEnum):
     ORDER_PLACED = "order.placed"
     ORDER_MODIFIED = "order.modified"
     ORDER_CANCELLED = "order.cancelled"
+    ORDER_FILLED = "order.filled"
     POSITION_FLATTENED = "position.flattened"

@@ -14,7 +14,8 @@ from typing import Annotated, Final, TypeVar
 
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 
-from tradecopier.domain.models import Side, Symbol
+from tradecopier.domain.enums import Side
+from tradecopier.domain.types import Symbol
 
 MONTH_CODES: Final = "FGHJKMNQUVXZ"
 MAX_SYMBOL_MAP_ENTRIES: Final = 20
