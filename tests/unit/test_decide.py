@@ -74,7 +74,9 @@ def test_locked_follower_is_skipped_with_the_lock_reason() -> None:
 
 
 def test_locked_follower_still_flattens() -> None:
-    decision = decide(accepted(type="position.flattened", symbol="NQZ6"), follower(**LOCKED), claim(), None, now=NOW)
+    decision = decide(
+        accepted(type="position.flattened", symbol="NQZ6"), follower(**LOCKED), claim(), None, now=NOW
+    )
     assert isinstance(decision, Flatten)
     assert decision.symbol == "NQZ6"
     assert decision.reason is not None and "never blocked" in decision.reason
@@ -149,7 +151,9 @@ def test_modify_prices_only_keeps_qty() -> None:
 
 
 def test_modify_sizing_to_zero_cancels_the_follower_order() -> None:
-    decision = decide(accepted(type="order.modified", qty=1), follower(multiplier=0.2), claim(), LINK, now=NOW)
+    decision = decide(
+        accepted(type="order.modified", qty=1), follower(multiplier=0.2), claim(), LINK, now=NOW
+    )
     assert isinstance(decision, Cancel) and decision.reason is not None and "sizes to 0" in decision.reason
 
 

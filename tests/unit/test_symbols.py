@@ -8,8 +8,6 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from tradecopier.domain.enums import Side
-
-from tradecopier.domain.types import StrictModel
 from tradecopier.domain.symbols import (
     MONTH_CODES,
     FuturesSymbol,
@@ -23,6 +21,7 @@ from tradecopier.domain.symbols import (
     root_of,
     side_for,
 )
+from tradecopier.domain.types import StrictModel
 
 roots = st.from_regex(r"[A-Z][A-Z0-9]{0,4}", fullmatch=True).filter(is_root)
 months = st.sampled_from(MONTH_CODES)

@@ -122,7 +122,7 @@ def add_follower(services: Services, group_id: str, account: Account, settings: 
         follower_queue_name(services.settings.resource_prefix, group_id, account.account_id),
         {key: str(value) for key, value in asdict(resources).items()},
     )
-    return _follower(services, group_id, account.account_id)
+    return get_follower(services, group_id, account.account_id)
 
 
 def _settings_values(settings: FollowerSettings) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def _settings_values(settings: FollowerSettings) -> dict[str, Any]:
     return {key: (value.value if hasattr(value, "value") else value) for key, value in values.items()}
 
 
-def _follower(services: Services, group_id: str, account_id: str) -> Follower:
+def get_follower(services: Services, group_id: str, account_id: str) -> Follower:
     group = load_group(services, group_id)
     for item in group.followers:
         if item.follower.account_id == account_id:
@@ -141,7 +141,7 @@ def _follower(services: Services, group_id: str, account_id: str) -> Follower:
 def update_follower(services: Services, group_id: str, account_id: str, changes: dict[str, Any]) -> Follower:
     """Applies the fields the request named (``None`` clears ``max_qty`` / ``simulate``)."""
     if not changes:
-        return _follower(services, group_id, account_id)
+        return get_follower(services, group_id, account_id)
     values = {key: (value.value if hasattr(value, "value") else value) for key, value in changes.items()}
     try:
         return services.store.update_follower_settings(group_id, account_id, values)
@@ -155,7 +155,7 @@ def remove_follower(services: Services, group_id: str, account_id: str) -> None:
     Deliveries stop first; copies still pending for this follower are then marked skipped, so the
     copy log never shows a copy that will not come.
     """
-    _follower(services, group_id, account_id)
+    get_follower(services, group_id, account_id)
     _provision(
         "remove the follower queue", lambda: services.provisioner.remove_follower(group_id, account_id)
     )
