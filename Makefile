@@ -1,5 +1,6 @@
 # Trade copier: developer / CI entry points. GNU make.
 #   make test     - install everything (pinned), then lint, typecheck, template-check, pytest
+#   make unit / integration / infrastructure - one test suite (tests/<suite>)
 #   make dev      - run the local stack (python -m devstack)
 #   make help     - list targets
 SHELL := /bin/bash
@@ -40,11 +41,14 @@ SAM_ENV = SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-
 PYTEST_ARGS ?=
 
 .PHONY: help install venv sam node_modules check-tools lint format typecheck template-check \
-        pytest test dev demo bench clean distclean
+        pytest test unit integration infrastructure dev demo bench clean distclean
 
 help:
 	@echo "make test            install (pinned) + lint + typecheck + template-check + pytest (what CI runs)"
 	@echo "make pytest          pytest only (PYTEST_ARGS='-k name' to filter)"
+	@echo "make unit            tests/unit only: pure, no sockets (enforced), no Java or Node needed"
+	@echo "make integration     tests/integration only: handlers against DynamoDB Local + a moto server"
+	@echo "make infrastructure  tests/infrastructure only: template.yaml (IAM, routes, dashboard, alarms)"
 	@echo "make lint|format|typecheck|template-check"
 	@echo "make dev | demo | bench   local stack / scripted demo / latency benchmark"
 	@echo "make install         .venv (dev deps), .venv-sam (aws-sam-cli $(SAM_CLI_VERSION)), node_modules"
@@ -104,9 +108,21 @@ template-check: $(SAM_STAMP) $(VENV_STAMP)
 	$(SAM_ENV) $(SAM) build --template-file template.yaml --build-dir .aws-sam/build --parallel
 
 # pytest exit code 5 = no tests collected: that is a failure here, never a silent pass.
-pytest: check-tools $(VENV_STAMP) $(NODE_STAMP)
-	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+run_pytest = rc=0; $(PY) -m pytest $(1) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests." >&2; exit 1; fi; exit $$rc
+
+pytest: check-tools $(VENV_STAMP) $(NODE_STAMP)
+	@$(call run_pytest,)
+
+# One suite each (make test runs them all, through `pytest`).
+unit: $(VENV_STAMP)
+	@$(call run_pytest,tests/unit)
+
+integration: check-tools $(VENV_STAMP) $(NODE_STAMP)
+	@$(call run_pytest,tests/integration)
+
+infrastructure: $(VENV_STAMP)
+	@$(call run_pytest,tests/infrastructure)
 
 test: check-tools $(VENV_STAMP) $(NODE_STAMP) $(SAM_STAMP)
 	@$(MAKE) --no-print-directory lint
@@ -126,7 +142,7 @@ bench: check-tools $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m bench
 
 # Reliability suite at full size (RELIABILITY.md): the property test with more and longer examples
-# (make test runs 20 x 25), the API fuzzer with 300 examples per operation and pass (make test: 25),
+# (make test runs 20 x 25), the API fuzzer with 300 examples per operation and pass (make test: 40),
 # every fault test, figures written to tests/reliability/.figures/.
 .PHONY: reliability
 reliability: check-tools $(VENV_STAMP) $(NODE_STAMP)

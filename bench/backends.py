@@ -6,21 +6,17 @@ own work (plus botocore's client side), never the emulators'.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import json
-import os
-import subprocess
-import sys
 import threading
 import zipfile
-from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from devstack.motoserver import MotoServer
+
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -31,46 +27,6 @@ FAKE_AWS = {
 }
 
 
-class MotoProcess:
-    """``python -m devstack.motoserver`` (moto server mode with the devstack's SQS/SNS patches)."""
-
-    def __init__(self) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "devstack.motoserver", "--host", "127.0.0.1", "--port", "0"],
-            cwd=str(REPO_ROOT),
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert self.proc.stdout is not None
-        first = self.proc.stdout.readline()
-        try:
-            self.endpoint: str = json.loads(first)["endpoint"]
-        except (ValueError, KeyError) as exc:
-            self.stop()
-            raise RuntimeError(f"moto did not start (exit code {self.proc.poll()})") from exc
-        # Drain its later stdout lines (mapping notifications) so the pipe never fills up.
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for _ in self.proc.stdout:
-            pass
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            if self.proc.stdin is not None:
-                with contextlib.suppress(OSError):
-                    self.proc.stdin.close()  # the server exits when its stdin closes
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-
 class Backends:
     """DynamoDB Local + moto, started together; a context manager."""
 
@@ -78,10 +34,11 @@ class Backends:
         self.dynamodb_endpoint = ""
         self.moto_endpoint = ""
         self._ddb: Any = None
-        self._moto: MotoProcess | None = None
+        self._moto: MotoServer | None = None
 
     def __enter__(self) -> Backends:
         from devstack.dynamodb_local import DynamoDBLocal
+        from devstack.motoserver import MotoServer, MotoServerError
 
         ddb = self._ddb = DynamoDBLocal(extra_jvm_args=("-XX:TieredStopAtLevel=1",))
         errors: list[BaseException] = []
@@ -95,8 +52,12 @@ class Backends:
         starter = threading.Thread(target=start_ddb, daemon=True)
         starter.start()
         try:
-            self._moto = MotoProcess()
-            self.moto_endpoint = self._moto.endpoint
+            self._moto = MotoServer("127.0.0.1")
+            try:
+                self.moto_endpoint = self._moto.wait_ready()
+            except MotoServerError:
+                self._moto.stop(timeout=10)
+                raise
         finally:
             starter.join()
         if errors:
@@ -109,7 +70,7 @@ class Backends:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._moto is not None:
-            self._moto.stop()
+            self._moto.stop(timeout=10)
         if self._ddb is not None:
             self._ddb.stop()
 

@@ -152,7 +152,7 @@ class Floor:
             thread.start()
 
     def _poll(self, url: str, arn: str) -> None:
-        from devstack.esm import sqs_record
+        from devstack.samples import sqs_record
 
         while not self._stop.is_set():
             try:
@@ -360,12 +360,12 @@ def _one_event(
     n: int,
     timeout_s: float,
 ) -> tuple[float, list[dict[str, Any]]] | None:
-    from bench.lambda_events import order_placed
+    from devstack.samples import alternating_market
 
     seen = signal.batches
     sent = time.time()
     status, body = api.call(
-        "POST", f"/groups/{group_id}/events", order_placed(event_id, index), {"X-Webhook-Token": token}
+        "POST", f"/groups/{group_id}/events", alternating_market(event_id, index), {"X-Webhook-Token": token}
     )
     if status != 202:
         raise AssertionError(f"ingest answered {status}: {body}")

@@ -118,8 +118,7 @@ def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict
     import admin_handler
     import executor_handler
     import ingest_handler
-    from bench.lambda_events import Context, http_api_event, order_placed
-    from devstack.esm import sqs_record
+    from devstack.samples import Context, alternating_market, http_api_event, sqs_record
 
     log_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     saved_stdout = os.dup(1)
@@ -186,7 +185,7 @@ def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict
             counted = measured and (index - args.warmup) % 2 == 0
             timed = measured and not counted
             event_id = f"bench-{uuid.uuid4().hex[:12]}"
-            body = order_placed(event_id, index)
+            body = alternating_market(event_id, index)
             event = http_api_event(
                 "POST", f"/groups/{group_id}/events", json.dumps(body), {"X-Webhook-Token": token}
             )

@@ -4,7 +4,8 @@ the HTTP response, with API Gateway's own route selection and error answers.
 
 Route selection (as API Gateway HTTP APIs do): the most specific route wins -- a route without
 path variables, then one with variables (more literal segments first), then greedy ``{proxy+}``
-routes, then ``$default``; for each path, a route for the request's method beats ``ANY``. No route:
+routes, then ``$default``; for each path, a route for the request's method beats ``ANY``. No route
+(unknown path, or a method no route of the path declares, TRACE or PROPFIND alike):
 404 ``{"message":"Not Found"}``. Function error or timeout: 500 ``{"message":"Internal Server
 Error"}`` / 503 ``{"message":"Service Unavailable"}``. Payload over 10 MB: 413.
 """
@@ -313,6 +314,12 @@ def _make_handler(api: HttpApi) -> type[BaseHTTPRequestHandler]:
             if api.observer is not None:
                 api.observer(self.command, self.path, status, (time.perf_counter() - started) * 1000, route)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+        def __getattr__(self, name: str) -> Callable[[], None]:
+            # BaseHTTPRequestHandler dispatches a request to ``do_<METHOD>`` and answers 501 with an
+            # HTML page when there is none. API Gateway has no such answer: a method no route
+            # declares (TRACE, PROPFIND, ...) is a request that matches no route, 404 "Not Found".
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
     return Handler

@@ -21,6 +21,8 @@ import uuid
 from contextlib import ExitStack
 from typing import Any
 
+from devstack import samples
+
 LEADER = "FUNDED-1"
 FOLLOWERS = [("EVAL-1", 1.0, None), ("EVAL-2", 0.5, None), ("EVAL-3", 1.0, "daily loss limit (risk breach)")]
 EXPECTED = {"EVAL-1": ("placed", 2), "EVAL-2": ("placed", 1), "EVAL-3": ("skipped", None)}
@@ -112,17 +114,9 @@ def run(client: Client, out: Any = print) -> None:
         if lock_reason:
             client.ok("POST", f"/groups/{group_id}/followers/{account}/lock", {"reason": lock_reason})
     event_id = f"L-42-new{suffix}"
-    event = {
-        "event_id": event_id,
-        "type": "order.placed",
-        "order_id": "L-42",
-        "symbol": "NQZ6",
-        "side": "buy",
-        "qty": 2,
-        "order_type": "market",
-        "price": 21450.25,
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    event = samples.market(
+        event_id, "L-42", qty=2, side="buy", occurred_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    )
     out(f"leader {leader} buys 2 NQZ6 at market (21450.25): event {event_id}")
     answer = client.ok("POST", f"/groups/{group_id}/events", event, expect=202, **{"X-Webhook-Token": token})
     if answer.get("status") != "accepted":

@@ -24,8 +24,6 @@ is in flight, so at most one batch per queue is ever being processed, whatever S
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devstack.runtime import InvokeResult
+from devstack.samples import sqs_record
 
 
 @dataclass
@@ -62,38 +61,6 @@ class BatchReport:
     done_at: float
     notes: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)  # the queue's tags (copier:account, ...)
-
-
-def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
-    """One SQS message (ReceiveMessage shape) as a record of the event Lambda sends."""
-    attrs = {k: str(v) for k, v in (message.get("Attributes") or {}).items()}
-    msg_attrs: dict[str, Any] = {}
-    for name, value in (message.get("MessageAttributes") or {}).items():
-        entry: dict[str, Any] = {
-            "stringListValues": [],
-            "binaryListValues": [],
-            "dataType": value["DataType"],
-        }
-        if "StringValue" in value:
-            entry["stringValue"] = value["StringValue"]
-        if "BinaryValue" in value:
-            raw = value["BinaryValue"]
-            entry["binaryValue"] = base64.b64encode(raw).decode("ascii") if isinstance(raw, bytes) else raw
-        msg_attrs[name] = entry
-    record: dict[str, Any] = {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message.get("Body", ""),
-        "attributes": attrs,
-        "messageAttributes": msg_attrs,
-        "md5OfBody": message.get("MD5OfBody"),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    }
-    if "MD5OfMessageAttributes" in message:
-        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-    return record
 
 
 def failed_message_ids(result: InvokeResult, batch_ids: list[str], report_failures: bool) -> list[str]:
@@ -339,45 +306,3 @@ class EventSourceMappings:
                 f"{'ReportBatchItemFailures' if mp.report_failures else 'whole-batch'}, "
                 f"max concurrency {mp.max_concurrency or '-'})"
             )
-
-
-def record_event(record: dict[str, Any]) -> tuple[str, str]:
-    """(event_id, type) of the leader event a record carries ("" when the body is not one)."""
-    try:
-        body = json.loads(record["body"])
-    except (ValueError, TypeError):
-        return "", ""
-    if not isinstance(body, dict):
-        return "", ""
-    nested = body.get("event")
-    event: dict[str, Any] = nested if isinstance(nested, dict) else body
-    return str(event.get("event_id") or ""), str(event.get("type") or "")
-
-
-def describe_batch(report: BatchReport) -> str:
-    """One readable line per delivered batch."""
-    r = report
-    failed = len(r.failed_ids)
-    events: list[str] = []
-    for rec in r.records[:3]:
-        event_id, event_type = record_event(rec)
-        events.append(f"{event_id} {event_type}".strip() if event_id else rec["messageId"][:8])
-    if len(r.records) > 3:
-        events.append(f"+{len(r.records) - 3}")
-    outcome = (
-        f"ERROR {r.result.error.get('errorType')}: {str(r.result.error.get('errorMessage'))[:120]}"
-        if r.result.error
-        else f"ok, {failed} failed"
-        if failed
-        else "ok"
-    )
-    cold = f" cold {r.result.init_ms:.0f} ms" if r.result.init_ms else ""
-    recv = max(int(rec["attributes"].get("ApproximateReceiveCount", "1")) for rec in r.records)
-    retry = f" receive #{recv}" if recv > 1 else ""
-    account = r.tags.get("copier:account")
-    return (
-        f"[esm] {r.mapping.queue_name}{f' ({account})' if account else ''}: {len(r.records)} record(s) "
-        f"[{', '.join(events)}] -> {outcome}; "
-        f"deleted {r.deleted}, left {failed}{retry} ({r.result.duration_ms:.1f} ms{cold})"
-        + (f" {'; '.join(r.notes)}" if r.notes else "")
-    )

@@ -1,6 +1,11 @@
-"""moto in server mode, patched (``devstack.motopatch``), in a process of its own.
+"""moto in server mode, patched (``devstack.motopatch``), in a process of its own: both ends.
 
-    python -m devstack.motoserver [--host 127.0.0.1] [--port 0]
+    python -m devstack.motoserver [--host 127.0.0.1] [--port 0]     # the child (``main``)
+
+    moto = MotoServer("127.0.0.1")                                     # the parent's handle
+    endpoint = moto.wait_ready()
+    moto.listeners.append(on_mapping_change)
+    moto.stop()
 
 Why a separate process: moto answers every SNS/SQS/Lambda call in Python; in the devstack process
 it would share one GIL with the pollers and the HTTP front, and with 50 followers that process
@@ -14,12 +19,74 @@ server stops when its stdin closes (the devstack process ended, however it ended
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class MotoServerError(RuntimeError):
+    """The moto server did not start."""
+
+
+class MotoServer:
+    """``python -m devstack.motoserver`` as a child process of this one (the local stack's, the
+    benchmark's). It starts at once; ``wait_ready`` returns its endpoint. ``listeners`` are called
+    (from a reader thread) each time an event source mapping changes; the reader also keeps the
+    pipe drained when nobody listens."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "devstack.motoserver", "--host", host, "--port", "0"],
+            cwd=str(REPO_ROOT),
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.listeners: list[Callable[[], None]] = []
+        self.endpoint = ""
+
+    def wait_ready(self) -> str:
+        """Blocks until the server announced its endpoint; returns it."""
+        assert self.proc.stdout is not None
+        first = self.proc.stdout.readline()
+        try:
+            self.endpoint = str(json.loads(first)["endpoint"])
+        except (ValueError, KeyError) as exc:
+            raise MotoServerError(f"moto did not start (exit code {self.proc.poll()}).") from exc
+        threading.Thread(target=self._read_events, name="devstack-moto-events", daemon=True).start()
+        return self.endpoint
+
+    def _read_events(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.strip() == b"esm":
+                for callback in list(self.listeners):
+                    callback()
+
+    def stop(self, timeout: float = 5) -> None:
+        proc = self.proc
+        if proc.poll() is None:
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()  # the server exits when its stdin closes
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
@@ -32,6 +31,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+from devstack.console import CopyLog, default_out, function_error_line, request_line, summary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
@@ -110,7 +111,7 @@ class LocalStack:
         self.function_logs = function_logs
         self._log_dir_arg = Path(log_dir) if log_dir else None
         self.keep_logs = keep_logs
-        self.out: Callable[[str], None] = out or (lambda line: print(line, flush=True))
+        self.out: Callable[[str], None] = out or default_out
         self.print_requests = print_requests
         self.print_copies = print_copies
         self.require_health = require_health
@@ -142,9 +143,8 @@ class LocalStack:
         self._runtimes: dict[str, Any] = {}
         self._esm: Any = None
         self._api: Any = None
-        self._moto: Any = None
-        self._decisions: queue.Queue[tuple[str, str, str, str, bool, str]] = queue.Queue()
-        self._decision_thread: threading.Thread | None = None
+        self._moto: Any = None  # devstack.motoserver.MotoServer
+        self._copy_log: CopyLog | None = None
 
     # -- public ----------------------------------------------------------------------------------
     @property
@@ -158,7 +158,8 @@ class LocalStack:
             **FAKE_CREDENTIALS,
         }
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Any = None) -> Any:
+        """A boto3 client of this stack (``config``: a botocore ``Config``)."""
         import boto3
 
         make: Any = boto3.client  # any service name, hence untyped
@@ -172,6 +173,7 @@ class LocalStack:
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+            config=config,
         )
 
     def info(self) -> dict[str, Any]:
@@ -362,7 +364,7 @@ class LocalStack:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
 
-    # -- in-process mode -------------------------------------------------------------------------
+    # -- in-process mode: one method per start-up step -------------------------------------------
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():
             if key not in self._saved_env:
@@ -373,9 +375,49 @@ class LocalStack:
         self.timings[phase] = round(time.monotonic() - t0, 2)
 
     def _start_inprocess(self) -> None:
+        """The start-up steps, in order; DynamoDB Local and moto start in the background while the
+        template is translated (``timings`` records when each step ended)."""
         t0 = time.monotonic()
         self.pid = os.getpid()
-        # 0. fail fast: the port, java, the jar, the template.
+        self._check_prerequisites()
+        self._open_http_front()
+        # Fake credentials in os.environ before anything imports a handler.
+        self._set_env({"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **FAKE_CREDENTIALS})
+        ddb = self._start_dynamodb_local()
+        self._start_moto()
+        translated = self._translate_template()
+        self._mark("translate", t0)
+        self._wait_for_moto()
+        self._mark("moto", t0)
+        self._package(translated)
+        self._mark("package", t0)
+        self._wait_for_dynamodb_local(ddb)
+        self._mark("dynamodb_local", t0)
+        local_values = self._create_tables(translated)
+        self._mark("tables", t0)
+        self._create_stack(translated, local_values)
+        self._mark("create_stack", t0)
+        specs = self._configure_functions(translated)
+        routes = self._tpl.http_routes(translated.cfn)
+        self.routes = [f"{r.route_key} -> {r.function_logical_id}" for r in routes]
+        self._start_runtimes(specs, routes)
+        self._mark("environments", t0)
+        self._serve_http(routes)
+        self._start_pollers(specs)
+        if self.require_health:  # ready = GET /health answers 200 (from the admin function)
+            self._wait_healthy()
+            self._mark("health", t0)
+        self.ready_seconds = round(time.monotonic() - t0, 2)
+
+    @property
+    def _tpl(self) -> Any:
+        """devstack.template, imported when first used (it brings the SAM translator)."""
+        from devstack import template
+
+        return template
+
+    def _check_prerequisites(self) -> None:
+        """Fail fast, with one sentence: the port, java, the DynamoDB Local jar, the template."""
         if self.port and not _port_free(self.host, self.port):
             raise StackError(
                 f"port {self.port} on {self.host} is already in use; pick another with --port / PORT=."
@@ -385,7 +427,7 @@ class LocalStack:
                 "`java` was not found on PATH: DynamoDB Local needs Java 17+ "
                 "(apt-get install openjdk-17-jre-headless)."
             )
-        from devstack.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, find_jar_dir
+        from devstack.dynamodb_local import DynamoDBLocalError, find_jar_dir
 
         try:
             find_jar_dir()
@@ -399,6 +441,8 @@ class LocalStack:
         if not self.template.is_file():
             raise StackError(f"template {self.template} does not exist.")
 
+    def _open_http_front(self) -> None:
+        """Binds the HTTP API's port first (``api_url`` is known from here on); no routes yet."""
         from devstack.apigw import HttpApi
 
         try:
@@ -415,49 +459,50 @@ class LocalStack:
         self._cleanups.append(("http api", self._api.stop))
         self.api_url = self._api.url
 
-        # 1. endpoints + fake credentials in os.environ before anything imports a handler.
-        self._set_env({"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **FAKE_CREDENTIALS})
+    def _start_dynamodb_local(self) -> _Starting:
+        from devstack.dynamodb_local import DynamoDBLocal
 
         # C1 only: the JVM is ready in ~1.5 s instead of 4-7 s on 2 busy cores, and serves requests as
         # fast (measured: put+get p50 2.8 ms either way, p90 lower).
         ddb = DynamoDBLocal(extra_jvm_args=("-XX:TieredStopAtLevel=1",))
-        ddb_error: list[BaseException] = []
-
-        def start_ddb() -> None:
-            try:
-                ddb.start()
-            except BaseException as exc:
-                ddb_error.append(exc)
-
-        ddb_thread = threading.Thread(target=start_ddb, name="devstack-ddb-start", daemon=True)
-        ddb_thread.start()
         self._cleanups.append(("DynamoDB Local", ddb.stop))
+        return _Starting(ddb.start, "devstack-ddb-start", ddb)
 
-        moto = self._moto = _Moto(self.host)  # starts while the template is translated
-        self._cleanups.append(("moto", moto.stop))
+    def _wait_for_dynamodb_local(self, starting: _Starting) -> None:
+        error = starting.wait()
+        if error is not None:
+            raise StackError(f"DynamoDB Local did not start: {error}")
+        self.dynamodb_endpoint = starting.server.endpoint
+        self._set_env(self.client_env)
 
-        # 2. the template -> CloudFormation (+ code in moto's S3).
-        from devstack import template as tpl
+    def _start_moto(self) -> None:
+        from devstack.motoserver import MotoServer
+
+        self._moto = MotoServer(self.host)  # starts while the template is translated
+        self._cleanups.append(("moto", self._moto.stop))
+
+    def _wait_for_moto(self) -> None:
+        from devstack.motoserver import MotoServerError
 
         try:
-            translated = tpl.translate(self.template)
+            self.moto_endpoint = self._moto.wait_ready()
+        except MotoServerError as exc:
+            raise StackError(str(exc)) from exc
+
+    def _translate_template(self) -> Any:
+        """template.yaml -> CloudFormation, with AWS's SAM translator (and the code zips to upload)."""
+        tpl = self._tpl
+        try:
+            return tpl.translate(self.template)
         except tpl.TemplateError as exc:
             raise StackError(str(exc)) from exc
-        self._mark("translate", t0)
-        self.moto_endpoint = moto.wait_ready()
-        self._mark("moto", t0)
-        s3 = self.client("s3")
-        tpl.upload_artifacts(s3, translated.artifacts)
-        self._mark("package", t0)
 
-        ddb_thread.join()
-        if ddb_error:
-            raise StackError(f"DynamoDB Local did not start: {ddb_error[0]}")
-        self.dynamodb_endpoint = ddb.endpoint
-        self._set_env(self.client_env)
-        self._mark("dynamodb_local", t0)
+    def _package(self, translated: Any) -> None:
+        """The functions' and layers' code into moto's S3, as ``sam package`` would."""
+        self._tpl.upload_artifacts(self.client("s3"), translated.artifacts)
 
-        # 3. tables in DynamoDB Local, the rest in moto's CloudFormation.
+    def _create_tables(self, translated: Any) -> dict[str, dict[str, str]]:
+        """The template's tables in DynamoDB Local; returns what Ref / GetAtt of each resolve to."""
         from devstack.tables import create_tables_from_template
 
         dynamodb = self.client("dynamodb")
@@ -468,10 +513,14 @@ class LocalStack:
             local_values[lid] = {"Ref": name, "Arn": desc["TableArn"]}
             if desc.get("LatestStreamArn"):
                 local_values[lid]["StreamArn"] = desc["LatestStreamArn"]
-        missing = set(tpl.table_logical_ids(translated.cfn)) - set(local_values)
+        missing = set(self._tpl.table_logical_ids(translated.cfn)) - set(local_values)
         if missing:
             raise StackError(f"tables {sorted(missing)} of the template were not created in DynamoDB Local.")
-        self._mark("tables", t0)
+        return local_values
+
+    def _create_stack(self, translated: Any, local_values: dict[str, dict[str, str]]) -> None:
+        """Every other resource in moto's CloudFormation (the tables resolved to DynamoDB Local's)."""
+        tpl = self._tpl
         cfn_for_moto = tpl.drop_resources(translated.cfn, local_values)
         try:
             created = tpl.create_stack(self.client("cloudformation"), self.stack_name, cfn_for_moto)
@@ -483,10 +532,10 @@ class LocalStack:
             lid: f"AWS::DynamoDB::Table: {name} (in DynamoDB Local)" for lid, name in self.tables.items()
         }
         self.moto_report.update(created["report"])
-        self._mark("create_stack", t0)
 
-        # 4. the functions: environment as moto resolved it, code from the template's CodeUri.
-        specs = tpl.function_specs(translated.cfn, translated.artifacts)
+    def _configure_functions(self, translated: Any) -> dict[str, Any]:
+        """The functions: environment as moto resolved it, code from the template's CodeUri."""
+        specs: dict[str, Any] = self._tpl.function_specs(translated.cfn, translated.artifacts)
         lam = self.client("lambda")
         for lid, spec in specs.items():
             conf = lam.get_function_configuration(FunctionName=self.resources[lid])
@@ -495,68 +544,15 @@ class LocalStack:
             variables = (conf.get("Environment") or {}).get("Variables") or {}
             spec.environment = {str(k): _env_str(v) for k, v in variables.items()}
             self.functions[lid] = spec.name
-        routes = tpl.http_routes(translated.cfn)
-        self.routes = [f"{r.route_key} -> {r.function_logical_id}" for r in routes]
-        self._start_runtimes(specs, routes)
-        self._mark("environments", t0)
-
-        # 5. the HTTP API and the event source mappings.
-        from devstack.apigw import Router
-        from devstack.esm import EventSourceMappings
-
-        self._api.router = Router(routes)
-        self._api.start()
-        by_arn = {spec.arn: lid for lid, spec in specs.items()}
-        by_arn.update({spec.name: lid for lid, spec in specs.items()})
-
-        def function_for_arn(arn: str) -> str | None:
-            parts = arn.split(":")
-            base = ":".join(parts[:7]) if len(parts) > 7 else arn
-            return by_arn.get(base) or by_arn.get(parts[6] if len(parts) > 6 else arn)
-
-        self._esm = EventSourceMappings(
-            lambda_client=lam,
-            sqs_client=_sqs_client(self),
-            invoke=self._invoke,
-            function_for_arn=function_for_arn,
-            region=self.region,
-            on_batch=self._on_batch if self.print_copies else None,
-            log=self.out,
-            wait_seconds=self.esm_wait_seconds,
-        )
-        self._moto.listeners.append(self._esm.notify)
-        self._cleanups.append(("event source mappings", self._stop_esm))
-        self._esm.start()
-
-        # 6. ready = GET /health answers 200 (from the admin function).
-        if self.require_health:
-            self._wait_healthy(t0)
-            self._mark("health", t0)
-        self.ready_seconds = round(time.monotonic() - t0, 2)
+        return specs
 
     def _start_runtimes(self, specs: dict[str, Any], routes: list[Any]) -> None:
-        from devstack.apigw import Router
-        from devstack.runtime import FunctionRuntime, lambda_environment
+        """The execution environments of every function (warmed in the background)."""
+        from devstack.runtime import FunctionRuntime
 
-        if self.function_logs == "file":
-            if self._log_dir_arg is not None:
-                self._log_dir_arg.mkdir(parents=True, exist_ok=True)
-                self.log_dir = self._log_dir_arg
-            else:
-                self.log_dir = Path(tempfile.mkdtemp(prefix=f"devstack-{self.stack_name}-"))
-                if not self.keep_logs:
-                    log_dir = self.log_dir
-                    self._cleanups.append(("logs", lambda: shutil.rmtree(log_dir, ignore_errors=True)))
-        base = {
-            k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",) and not k.startswith("DEVSTACK_")
-        }
+        self._open_function_logs()
         shared_env: dict[str, str] = {}
         for lid, spec in specs.items():
-            env = dict(base)
-            env.update(lambda_environment(spec, self.region))
-            env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon locally
-            env.update(spec.environment)
-            env.update(self.client_env)
             log: IO[bytes] | None = None
             if self.log_dir is not None:
                 log = open(self.log_dir / f"{lid}.log", "ab")  # noqa: SIM115 - closed at stop
@@ -571,7 +567,7 @@ class LocalStack:
                     shared_env[key] = value
             runtime = FunctionRuntime(
                 spec,
-                env=env,
+                env=self._function_env(spec),
                 concurrency=self.concurrency.get(lid, self.default_concurrency),
                 isolation=self.isolation,
                 log=log,
@@ -582,26 +578,101 @@ class LocalStack:
             self._set_env(shared_env)
             self._set_env({"POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true")})
         if self.warm:
-            # The function behind GET /health first (readiness waits for it), then one environment
-            # of every other function at once, then the rest -- all in the background.
-            health = Router(routes).match("GET", "/health")
-            first = health[0].function_logical_id if health else None
-            if first in self._runtimes:
-                self._runtimes[first].warm(1)
+            self._warm(routes)
 
-            def warm_rest() -> None:
-                threads = [
-                    threading.Thread(target=rt.warm, args=(1,), daemon=True) for rt in self._runtimes.values()
-                ]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-                for rt in self._runtimes.values():
-                    if not self._stopping:
-                        rt.warm()
+    def _open_function_logs(self) -> None:
+        if self.function_logs != "file":
+            return
+        if self._log_dir_arg is not None:
+            self._log_dir_arg.mkdir(parents=True, exist_ok=True)
+            self.log_dir = self._log_dir_arg
+            return
+        log_dir = self.log_dir = Path(tempfile.mkdtemp(prefix=f"devstack-{self.stack_name}-"))
+        if not self.keep_logs:
+            self._cleanups.append(("logs", lambda: shutil.rmtree(log_dir, ignore_errors=True)))
 
-            threading.Thread(target=warm_rest, name="devstack-warm", daemon=True).start()
+    def _function_env(self, spec: Any) -> dict[str, str]:
+        """A function's process environment: this one's, Lambda's variables, the function's own,
+        then the variables that point boto3 at this stack."""
+        from devstack.runtime import lambda_environment
+
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("DEVSTACK_")}
+        env.update(lambda_environment(spec, self.region))
+        env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon locally
+        env.update(spec.environment)
+        env.update(self.client_env)
+        return env
+
+    def _warm(self, routes: list[Any]) -> None:
+        """The function behind GET /health first (readiness waits for it), then one environment of
+        every other function at once, then the rest -- all in the background."""
+        from devstack.apigw import Router
+
+        health = Router(routes).match("GET", "/health")
+        first = health[0].function_logical_id if health else None
+        if first in self._runtimes:
+            self._runtimes[first].warm(1)
+
+        def warm_rest() -> None:
+            threads = [
+                threading.Thread(target=rt.warm, args=(1,), daemon=True) for rt in self._runtimes.values()
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for rt in self._runtimes.values():
+                if not self._stopping:
+                    rt.warm()
+
+        threading.Thread(target=warm_rest, name="devstack-warm", daemon=True).start()
+
+    def _serve_http(self, routes: list[Any]) -> None:
+        """The HTTP API answers from here on: the template's routes, to the functions."""
+        from devstack.apigw import Router
+
+        self._api.router = Router(routes)
+        self._api.start()
+
+    def _start_pollers(self, specs: dict[str, Any]) -> None:
+        """The SQS event source mappings, emulated: one poller per mapping, reconciled at once when
+        moto reports a mapping created, updated or deleted."""
+        from botocore.config import Config
+
+        from devstack.esm import EventSourceMappings
+
+        by_arn = {spec.arn: lid for lid, spec in specs.items()}
+        by_arn.update({spec.name: lid for lid, spec in specs.items()})
+
+        def function_for_arn(arn: str) -> str | None:
+            parts = arn.split(":")
+            base = ":".join(parts[:7]) if len(parts) > 7 else arn
+            return by_arn.get(base) or by_arn.get(parts[6] if len(parts) > 6 else arn)
+
+        sqs = self.client(
+            "sqs",
+            Config(
+                max_pool_connections=512,
+                read_timeout=self.esm_wait_seconds + 20,
+                connect_timeout=5,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
+        if self.print_copies:
+            self._copy_log = CopyLog(self.out, self._internal_get, lambda: self._stopping)
+        self._esm = EventSourceMappings(
+            lambda_client=self.client("lambda"),
+            sqs_client=sqs,
+            invoke=self._invoke,
+            function_for_arn=function_for_arn,
+            region=self.region,
+            on_batch=self._copy_log.on_batch if self._copy_log else None,
+            log=self.out,
+            wait_seconds=self.esm_wait_seconds,
+        )
+        self._moto.listeners.append(self._esm.notify)
+        self._cleanups.append(("event source mappings", self._stop_esm))
+        self._esm.start()
 
     def _stop_esm(self) -> None:
         if self._esm is not None:
@@ -609,7 +680,7 @@ class LocalStack:
             for poller in list(self._esm.pollers.values()):
                 poller.stop()
 
-    def _wait_healthy(self, t0: float) -> None:
+    def _wait_healthy(self) -> None:
         url = self.api_url + "/health"
         deadline = time.monotonic() + self.ready_timeout
         last = ""
@@ -626,83 +697,19 @@ class LocalStack:
             time.sleep(0.1)
         raise StackError(f"GET /health did not answer 200 within {self.ready_timeout:.0f} s ({last}).")
 
-    # -- invocation + printing -------------------------------------------------------------------
+    # -- invocation ------------------------------------------------------------------------------
     def _invoke(self, function: str, event: dict[str, Any]) -> Any:
         return self._runtimes[function].invoke(event)
 
     def _invoke_http(self, function: str, event: dict[str, Any]) -> Any:
         result = self._runtimes[function].invoke(event)
-        if result.error is not None:
-            self.out(
-                f"[http] {function} failed: {result.error.get('errorType')}: "
-                f"{result.error.get('errorMessage')}"
-            )
+        line = function_error_line(function, result)
+        if line is not None:
+            self.out(line)
         return result
 
     def _on_request(self, method: str, path: str, status: int, ms: float, route: Any) -> None:
-        target = route.function_logical_id if route is not None else "no route"
-        self.out(f"[http] {method} {path} -> {status} ({ms:.1f} ms, {target})")
-
-    def _on_batch(self, report: Any) -> None:
-        """One line per batch, then (from a background thread) one line per copy decision, read
-        back through the API's GET /groups/{group_id}/events/{event_id}, as a user would see it."""
-        from devstack.esm import describe_batch, record_event
-
-        self.out(describe_batch(report))
-        account = report.tags.get("copier:account", "")
-        failed = set(report.failed_ids)
-        for rec in report.records:
-            event_id, event_type = record_event(rec)
-            try:
-                group_id = str(json.loads(rec["body"]).get("group_id") or "")
-            except (ValueError, AttributeError):
-                group_id = ""
-            if not (event_id and group_id and account):
-                continue
-            receive = rec["attributes"].get("ApproximateReceiveCount", "1")
-            self._decisions.put(
-                (group_id, event_id, event_type, account, rec["messageId"] in failed, receive)
-            )
-        if self._decision_thread is None:
-            self._decision_thread = threading.Thread(
-                target=self._print_decisions, name="devstack-copies", daemon=True
-            )
-            self._decision_thread.start()
-
-    def _print_decisions(self) -> None:
-        from urllib.parse import quote
-
-        while not self._stopping:
-            try:
-                group_id, event_id, event_type, account, failed, receive = self._decisions.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            head = f"[copy] {account} <- {event_id} {event_type}".rstrip()
-            if failed:
-                self.out(
-                    f"{head}: not done by the executor (receive #{receive}); the message stays for a retry"
-                )
-                continue
-            status, body = self._internal_get(
-                f"/groups/{quote(group_id, safe='')}/events/{quote(event_id, safe='')}"
-            )
-            copies = body.get("copies") if isinstance(body, dict) else None
-            copy = next((c for c in copies or [] if c.get("account_id") == account), None)
-            if copy is None:
-                self.out(f"{head}: (no copy record: GET event answered {status})")
-                continue
-            parts = [str(copy.get("status"))]
-            if copy.get("qty") is not None:
-                parts.append(f"qty {copy['qty']}")
-            if copy.get("broker_order_id"):
-                parts.append(f"({copy['broker_order_id']})")
-            line = f"{head}: {' '.join(parts)}"
-            for key in ("reason", "detail"):
-                if copy.get(key):
-                    line += f" -- {copy[key]}"
-            if copy.get("latency_ms") is not None:
-                line += f" [{copy['latency_ms']} ms]"
-            self.out(line)
+        self.out(request_line(method, path, status, ms, route))
 
     def _internal_get(self, path: str) -> tuple[int, Any]:
         """GET through the HTTP API's route to its function, without a socket (and not printed)."""
@@ -731,26 +738,8 @@ class LocalStack:
         except ValueError:
             return status, None
 
-    def _env_count(self, lid: str) -> int:
-        return self.concurrency.get(lid, self.default_concurrency) if self.isolation == "process" else 1
-
     def summary(self) -> str:
-        lines = [
-            f"devstack ready in {self.ready_seconds} s -- stack {self.stack_name!r} from {self.template}",
-            "  start-up (s since start): " + ", ".join(f"{k} {v}" for k, v in self.timings.items()),
-            f"  HTTP API (payload v2)  {self.api_url}",
-            *(f"      {r}" for r in self.routes),
-            f"  DynamoDB Local         {self.dynamodb_endpoint}",
-            *(f"      {lid}: {name}" for lid, name in self.tables.items()),
-            f"  moto (SNS, SQS, Lambda API, CloudFormation, S3, IAM)  {self.moto_endpoint}",
-            "  resources (what moto's CloudFormation did with each):",
-            *(f"      {lid}: {what}" for lid, what in sorted(self.moto_report.items())),
-            "  functions: "
-            + ", ".join(f"{lid} ({self._env_count(lid)} env, {self.isolation})" for lid in self.functions),
-            f"  function logs: {self.log_dir if self.log_dir else 'this console'}",
-            "  boto3 / CLI: " + " ".join(f"{k}={v}" for k, v in self.client_env.items()),
-        ]
-        return "\n".join(lines)
+        return summary(self)
 
 
 def _env_str(value: Any) -> str:
@@ -760,70 +749,22 @@ def _env_str(value: Any) -> str:
     return str(value)
 
 
-class _Moto:
-    """``python -m devstack.motoserver`` as a child process (see there for why)."""
+class _Starting:
+    """A server's blocking ``start`` run in a background thread; ``wait`` joins it and returns the
+    error it raised, if any."""
 
-    def __init__(self, host: str) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "devstack.motoserver", "--host", host, "--port", "0"],
-            cwd=str(REPO_ROOT),
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        self.listeners: list[Callable[[], None]] = []
-        self.endpoint = ""
+    def __init__(self, start: Callable[[], Any], name: str, server: Any) -> None:
+        self.server = server
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(start,), name=name, daemon=True)
+        self._thread.start()
 
-    def wait_ready(self) -> str:
-        """Blocks until the server announced its endpoint; returns it."""
-        assert self.proc.stdout is not None
-        first = self.proc.stdout.readline()
+    def _run(self, start: Callable[[], Any]) -> None:
         try:
-            self.endpoint = str(json.loads(first)["endpoint"])
-        except (ValueError, KeyError) as exc:
-            raise StackError(f"moto did not start (exit code {self.proc.poll()}).") from exc
-        threading.Thread(target=self._read_events, name="devstack-moto-events", daemon=True).start()
-        return self.endpoint
+            start()
+        except BaseException as exc:
+            self._error = exc
 
-    def _read_events(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.strip() == b"esm":
-                for callback in list(self.listeners):
-                    callback()
-
-    def stop(self) -> None:
-        proc = self.proc
-        if proc.poll() is None:
-            if proc.stdin is not None:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()  # the server exits when its stdin closes
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def _sqs_client(stack: LocalStack) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "sqs",
-        endpoint_url=stack.moto_endpoint,
-        region_name=stack.region,
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        config=Config(
-            max_pool_connections=512,
-            read_timeout=stack.esm_wait_seconds + 20,
-            connect_timeout=5,
-            retries={"max_attempts": 3, "mode": "standard"},
-        ),
-    )
+    def wait(self) -> BaseException | None:
+        self._thread.join()
+        return self._error

@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
-from bench.lambda_events import http_api_event
-from devstack.esm import sqs_record
-
-
-def lambda_sqs_records(messages: list[dict[str, Any]], queue_arn: str) -> list[dict[str, Any]]:
-    """The SQS event records Lambda would send (the local stack's own builder)."""
-    return [sqs_record(message, queue_arn, "us-east-1") for message in messages]
+from devstack.samples import Context, http_api_event, sqs_records
 
 
 @dataclass
@@ -34,18 +27,11 @@ class Reply:
     headers: dict[str, str]
 
 
-class FakeContext:
-    function_name = "copier-test"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:copier-test"
-    aws_request_id = "req"
+class FakeContext(Context):
+    """The context of the test harness's invocations (a fresh request id each)."""
 
     def __init__(self) -> None:
-        self.aws_request_id = uuid.uuid4().hex
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
+        super().__init__("copier-test", 256)
 
 
 def _route_is_ingest(method: str, path: str) -> bool:
@@ -141,7 +127,7 @@ class Pipeline:
             if not messages:
                 continue
             seen += len(messages)
-            records = lambda_sqs_records(messages, arn)
+            records = sqs_records(messages, arn)
             result = self.executor({"Records": records}, FakeContext())
             self.executor_results.append(result)
             failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}

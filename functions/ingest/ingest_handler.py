@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradecopier.api.errors import body_too_large, register_error_handlers
+from tradecopier.api.http import as_json_request
 from tradecopier.api.ingest_routes import router
 from tradecopier.observability import MetricName, count, logger, metrics, tracer
 from tradecopier.settings import get_settings
@@ -22,4 +23,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if too_large := body_too_large(event, get_settings().max_body_bytes):
         count(MetricName.EVENTS_REFUSED)
         return too_large
-    return app.resolve(event, context)
+    return app.resolve(as_json_request(event), context)

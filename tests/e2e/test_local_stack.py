@@ -6,27 +6,15 @@ outcomes by polling GET /groups/{g}/events/{id} against a deadline.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from devstack.samples import limit, market, order_cancelled, order_modified, position_flattened
 from tests.e2e.conftest import Api, uid
 
 pytestmark = pytest.mark.e2e
-
-
-def market(event_id: str, order_id: str, qty: int = 2, side: str = "buy", **extra: Any) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "type": "order.placed",
-        "order_id": order_id,
-        "symbol": "NQZ6",
-        "side": side,
-        "qty": qty,
-        "order_type": "market",
-        "price": 21450.25,
-        **extra,
-    }
 
 
 def test_health_and_openapi_answer(api: Api) -> None:
@@ -86,20 +74,11 @@ def test_limit_modify_cancel_then_market_and_flatten(api: Api) -> None:
     api.follower(group_id, f1, multiplier=0.5)
     ids = [uid(f"E{n}") for n in range(5)]
     events = [
-        {
-            "event_id": ids[0],
-            "type": "order.placed",
-            "order_id": "L-7",
-            "symbol": "NQZ6",
-            "side": "buy",
-            "qty": 4,
-            "order_type": "limit",
-            "limit_price": 21400.25,
-        },
-        {"event_id": ids[1], "type": "order.modified", "order_id": "L-7", "qty": 6, "limit_price": 21390},
-        {"event_id": ids[2], "type": "order.cancelled", "order_id": "L-7"},
+        limit(ids[0], "L-7", qty=4, limit_price=21400.25),
+        order_modified(ids[1], "L-7", qty=6, limit_price=21390),
+        order_cancelled(ids[2], "L-7"),
         market(ids[3], "L-8", qty=4),
-        {"event_id": ids[4], "type": "position.flattened", "symbol": "NQZ6"},
+        position_flattened(ids[4]),
     ]
     for event in events[:3]:
         assert api.send(group_id, token, event).status_code == 202
@@ -191,3 +170,61 @@ def test_one_event_fans_out_to_25_followers(api: Api) -> None:
     }
     assert len({c["broker_order_id"] for c in copies.values()}) == 25
     assert api.orders(leader) == []
+
+
+def _post_labelled(api: Api, path: str, body: bytes, label: str | None, **headers: str) -> Any:
+    if label is not None:
+        headers["Content-Type"] = label
+    return api.session.post(api.base + path, data=body, headers=headers, timeout=30)
+
+
+def test_readme_try_it_with_curls_form_label_and_other_labels_copies(api: Api) -> None:
+    """Issue #10: the README's ``curl -d`` labels JSON as a form, TradingView as text/plain; through
+    the local HTTP front (which base64-encodes non-text labels, as API Gateway does) both work."""
+    form = "application/x-www-form-urlencoded"
+    leader, follower = uid("FUNDED"), uid("EVAL")
+    group = json.dumps({"name": "Funded + evals", "leader": {"account_id": leader}}).encode()
+    created = _post_labelled(api, "/groups", group, form)
+    assert created.status_code == 201, created.text
+    group_id, token = created.json()["group_id"], created.json()["webhook_token"]
+    added = _post_labelled(
+        api,
+        f"/groups/{group_id}/followers",
+        b'{"account_id":"%s","multiplier":0.5}' % follower.encode(),
+        form,
+    )
+    assert added.status_code == 201, added.text
+    event_ids = []
+    for n, label in enumerate([form, "text/plain", None, "application/xml", "application/octet-stream"]):
+        event = json.dumps(market(f"L-{n}-{follower}", f"L-{n}", qty=2)).encode()
+        sent = _post_labelled(api, f"/groups/{group_id}/events", event, label, **{"X-Webhook-Token": token})
+        assert (sent.status_code, sent.json()["status"]) == (202, "accepted"), (label, sent.text)
+        event_ids.append(f"L-{n}-{follower}")
+    for event_id in event_ids:
+        assert api.wait_final(group_id, event_id)[follower]["status"] == "placed"
+    positions = api.ok("GET", f"/accounts/{follower}/positions")["positions"]
+    assert [(p["symbol"], p["qty"]) for p in positions] == [("NQZ6", 5)]  # 5 x round_half_up(2 x 0.5)
+
+
+def test_a_body_that_is_not_json_is_400_under_any_label_and_nothing_is_copied(api: Api) -> None:
+    group_id, token, _ = api.group()
+    follower = uid("EVAL")
+    api.follower(group_id, follower)
+    for label in ["application/x-www-form-urlencoded", "text/plain", None, "application/octet-stream"]:
+        for body in [b"event_id=E-1&type=order.placed", b"<event/>", b"\xff\xfe{}"]:
+            sent = _post_labelled(
+                api, f"/groups/{group_id}/events", body, label, **{"X-Webhook-Token": token}
+            )
+            assert sent.status_code == 400, (label, body, sent.text)
+            assert sent.json()["error"]["code"] == "malformed_json"
+    assert api.ok("GET", f"/groups/{group_id}/events")["events"] == []
+    assert api.orders(follower) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("TRACE", "/health"), ("PROPFIND", "/groups"), ("PUT", "/health")]
+)
+def test_a_method_no_route_declares_is_api_gateways_404(api: Api, method: str, path: str) -> None:
+    answer = api.session.request(method, api.base + path, timeout=30)
+    assert (answer.status_code, answer.headers["content-type"]) == (404, "application/json")
+    assert answer.json() == {"message": "Not Found"}

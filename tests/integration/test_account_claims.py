@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from tests.conftest import CopierTables
-from tradecopier.dal.copier_store import CopierStore, ItemExists
+from tradecopier.dal.copier import CopierStore, ItemExists
 from tradecopier.domain.accounts import Account, Follower, Group
 from tradecopier.domain.enums import AccountRole
 from tradecopier.logic.admin import new_group_id

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from devstack.samples import market
 from tests.pipeline import Pipeline
 from tradecopier.observability import NAMESPACE, SERVICE, MetricName, logger
 
@@ -42,16 +43,7 @@ def test_event_id_is_the_correlation_id_from_ingest_to_every_executor_line(
     pipeline.add_follower(group_id, "EVAL-2", multiplier=0.5)
     log_stream.truncate(0)
     log_stream.seek(0)
-    event = {
-        "event_id": "L-77-new",
-        "type": "order.placed",
-        "order_id": "L-77",
-        "symbol": "MNQZ6",
-        "side": "sell",
-        "qty": 4,
-        "order_type": "market",
-        "price": 21000,
-    }
+    event = market("L-77-new", "L-77", qty=4, side="sell", symbol="MNQZ6", price=21000)
     assert pipeline.send(group_id, token, **event).status == 202
     pipeline.deliver()
     logs = [line for line in _json_lines(log_stream.getvalue()) if "level" in line]
@@ -74,30 +66,8 @@ def test_emitted_metrics_are_catalogued_with_the_service_dimension_only(
     pipeline.add_follower(group_id, "EVAL-1")
     pipeline.add_follower(group_id, "EVAL-2", multiplier=0.1, rounding="floor")
     capsys.readouterr()
-    pipeline.send(
-        group_id,
-        token,
-        event_id="E-1",
-        type="order.placed",
-        order_id="L-1",
-        symbol="NQZ6",
-        side="buy",
-        qty=1,
-        order_type="market",
-        price=100,
-    )
-    pipeline.send(
-        group_id,
-        token,
-        event_id="E-1",
-        type="order.placed",
-        order_id="L-1",
-        symbol="NQZ6",
-        side="buy",
-        qty=1,
-        order_type="market",
-        price=100,
-    )
+    pipeline.send(group_id, token, **market("E-1", "L-1", qty=1, price=100))
+    pipeline.send(group_id, token, **market("E-1", "L-1", qty=1, price=100))
     pipeline.call("POST", f"/groups/{group_id}/events", {"event_id": "E-2"}, {"X-Webhook-Token": token})
     pipeline.deliver()
     emitted: dict[str, float] = {}

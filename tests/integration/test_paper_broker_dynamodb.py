@@ -13,13 +13,13 @@ import boto3
 import pytest
 
 from tests.conftest import CopierTables
+from tradecopier import aws
 from tradecopier.brokers.base import BrokerRejected
-from tradecopier.brokers.paper import SIMULATED_REJECTION, PaperBroker
+from tradecopier.brokers.paper.broker import SIMULATED_REJECTION, PaperBroker
+from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import clear_cache, open_broker
-from tradecopier.dal.dynamodb import dynamodb_client
-from tradecopier.dal.paper_store import PaperStore
 from tradecopier.domain.enums import BrokerName, OrderStatus, Side, Simulate
-from tradecopier.domain.orders import FollowerOrder
+from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
 from tradecopier.settings import Settings
 
 ACCOUNT = "EVAL-1"
@@ -29,10 +29,10 @@ T = TypeVar("T")
 
 @pytest.fixture
 def settings(copier_env: CopierTables) -> Iterator[Settings]:
-    dynamodb_client.cache_clear()  # the cached client must see AWS_ENDPOINT_URL_DYNAMODB
+    aws.clear_clients("dynamodb")  # the cached client must see AWS_ENDPOINT_URL_DYNAMODB
     clear_cache()
     yield Settings.from_env()
-    dynamodb_client.cache_clear()
+    aws.clear_clients("dynamodb")
     clear_cache()
 
 
@@ -132,7 +132,7 @@ def test_concurrent_flattens_with_one_client_order_id_close_once(settings: Setti
     brokers[0].place(order("c-1", "sell", 3, reference_price=Decimal("100")))
     stop = brokers[0].place(order("c-2", "buy", 3, "stop", stop_price=Decimal("105")))
 
-    results = race([partial(b.flatten, "NQZ6", "flat-1") for b in brokers])
+    results = race([partial(b.flatten, FlattenPosition("NQZ6", "flat-1")) for b in brokers])
 
     assert all(r == results[0] for r in results)
     closing = results[0].closing_order
@@ -149,7 +149,7 @@ def test_fill_racing_a_flatten_is_never_left_half_closed(settings: Settings) -> 
         partial(b.place, order(f"c-{i}", "buy", 1, reference_price=Decimal("101")))
         for i, b in enumerate(brokers[1:], start=1)
     ]
-    calls.append(partial(brokers[0].flatten, "NQZ6", "flat-1"))
+    calls.append(partial(brokers[0].flatten, FlattenPosition("NQZ6", "flat-1")))
     race(calls)
 
     (flatten,) = [o for o in brokers[0].orders() if o.client_order_id == "flat-1"]
@@ -162,18 +162,23 @@ def test_modify_cancel_and_lifecycle_through_the_registry(settings: Settings) ->
     broker = open_broker(ACCOUNT, BrokerName.PAPER, None, settings)
     placed = broker.place(order("c-1", "buy", 1, "limit", limit_price=Decimal("99.75")))
     modified = broker.modify(
-        placed.broker_order_id, qty=2, limit_price=Decimal("99.5"), stop_price=None, client_order_id="c-1-m"
+        ModifyOrder(
+            broker_order_id=placed.broker_order_id,
+            client_order_id="c-1-m",
+            qty=2,
+            limit_price=Decimal("99.5"),
+        )
     )
     assert (modified.broker_order_id, modified.qty, modified.limit_price) == (
         placed.broker_order_id,
         2,
         Decimal("99.5"),
     )
-    cancelled = broker.cancel(placed.broker_order_id)
+    cancelled = broker.cancel(CancelOrder(placed.broker_order_id))
     assert cancelled.status is OrderStatus.CANCELLED
-    assert broker.cancel(placed.broker_order_id) == cancelled
+    assert broker.cancel(CancelOrder(placed.broker_order_id)) == cancelled
     with pytest.raises(BrokerRejected, match="is cancelled, cannot modify"):
-        broker.modify(placed.broker_order_id, qty=3, limit_price=None, stop_price=None, client_order_id="m2")
+        broker.modify(ModifyOrder(broker_order_id=placed.broker_order_id, client_order_id="m2", qty=3))
     assert broker.find_by_client_order_id("c-1") == cancelled
 
 

@@ -1,20 +1,12 @@
 """The seed's story end to end through the real handlers: one leader, followers ×1 and ×0.5, one locked."""
 
+from devstack.samples import market
 from tests.pipeline import Pipeline
 
-BUY_2_NQ = {
-    "event_id": "L-42-new",
-    "type": "order.placed",
-    "order_id": "L-42",
-    "symbol": "NQZ6",
-    "side": "buy",
-    "qty": 2,
-    "order_type": "market",
-    "limit_price": None,
-    "stop_price": None,
-    "price": 21450.25,
-    "occurred_at": "2026-11-24T14:30:01.123Z",
-}
+# The leader's order as a sender that names every field posts it (null prices included).
+BUY_2_NQ = market(
+    "L-42-new", "L-42", qty=2, limit_price=None, stop_price=None, occurred_at="2026-11-24T14:30:01.123Z"
+)
 
 
 def test_leader_buys_2_nq_and_each_follower_gets_its_own_size(pipeline: Pipeline) -> None:

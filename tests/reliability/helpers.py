@@ -1,5 +1,6 @@
-"""Shared pieces of the reliability suite: leader events, the audit every fault test ends with, and
-fault injectors that act at the boto3 layer (botocore event hooks), below the copier's own code."""
+"""Shared pieces of the reliability suite: the audit every fault test ends with, and fault injectors
+that act at the boto3 layer (botocore event hooks), below the copier's own code. The leader events
+come from devstack.samples."""
 
 from __future__ import annotations
 
@@ -15,46 +16,6 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
 from tests.pipeline import Pipeline
-
-SYMBOL = "NQZ6"
-
-
-def market(
-    event_id: str,
-    order_id: str | None = None,
-    qty: int = 2,
-    side: str = "buy",
-    symbol: str = SYMBOL,
-    price: float = 21450.25,
-) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "type": "order.placed",
-        "order_id": order_id or f"L-{event_id}",
-        "symbol": symbol,
-        "side": side,
-        "qty": qty,
-        "order_type": "market",
-        "price": price,
-    }
-
-
-def limit(event_id: str, order_id: str, qty: int, limit_price: float, side: str = "buy") -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "type": "order.placed",
-        "order_id": order_id,
-        "symbol": SYMBOL,
-        "side": side,
-        "qty": qty,
-        "order_type": "limit",
-        "limit_price": limit_price,
-    }
-
-
-def flatten(event_id: str, symbol: str = SYMBOL) -> dict[str, Any]:
-    return {"event_id": event_id, "type": "position.flattened", "symbol": symbol}
-
 
 # --- the audit ---------------------------------------------------------------------------------
 

@@ -16,34 +16,25 @@ from typing import Any
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
-from tests.pipeline import FakeContext, Pipeline, lambda_sqs_records
-from tests.reliability.helpers import (
-    SYMBOL,
-    DynamoFaults,
-    SnsFaults,
-    audit,
-    flatten,
-    hooked,
-    limit,
-    market,
-)
+from devstack.samples import SYMBOL, limit, market, order_cancelled, order_modified, sqs_records
+from devstack.samples import position_flattened as flatten
+from tests.pipeline import FakeContext, Pipeline
+from tests.reliability.helpers import DynamoFaults, SnsFaults, audit, hooked
+from tradecopier import aws
 from tradecopier.brokers import registry
 from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerUnreachable
 from tradecopier.brokers.paper import PaperBroker
-from tradecopier.dal.dynamodb import _CLIENT_CONFIG as dynamodb_config
-from tradecopier.dal.dynamodb import dynamodb_client
-from tradecopier.dal.paper_store import PaperStore
+from tradecopier.brokers.paper.store import PaperStore
+from tradecopier.fanout.names import follower_dlq_name, follower_queue_name
 from tradecopier.logic import deliveries
 from tradecopier.logic.executor import Delivery
-from tradecopier.provisioning import _CLIENT_CONFIG as provisioning_config
-from tradecopier.provisioning import follower_dlq_name, follower_queue_name, sns_client
 from tradecopier.settings import Settings, get_settings
 
 FAULTY, HEALTHY = "EVAL-1", "GOOD-1"
 
 # botocore's ``max_attempts`` counts retries: the copier's clients make 1 + 4 = 5 attempts per call.
-DYNAMODB_ATTEMPTS = 1 + int(dynamodb_config.retries["max_attempts"])
-SNS_ATTEMPTS = 1 + int(provisioning_config.retries["max_attempts"])
+DYNAMODB_ATTEMPTS = 1 + int(aws.config_for("dynamodb").retries["max_attempts"])
+SNS_ATTEMPTS = 1 + int(aws.config_for("sns").retries["max_attempts"])
 
 
 @pytest.fixture
@@ -152,9 +143,7 @@ def test_executor_error_on_second_record_fails_the_rest_of_the_batch_and_they_co
     seen = count_copy_events(monkeypatch, crash_once)
     url, messages = receive_batch(pipeline, group_id, FAULTY)
     assert len(messages) == 3
-    result = pipeline.executor(
-        {"Records": lambda_sqs_records(messages, queue_arn(pipeline, url))}, FakeContext()
-    )
+    result = pipeline.executor({"Records": sqs_records(messages, queue_arn(pipeline, url))}, FakeContext())
     failed = [item["itemIdentifier"] for item in result["batchItemFailures"]]
     assert failed == [messages[1]["MessageId"], messages[2]["MessageId"]]  # 1st done; 2nd and 3rd back
     pipeline.sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
@@ -196,7 +185,7 @@ def test_executor_process_dies_after_the_broker_accepted_and_nothing_is_doubled(
     url, messages = receive_batch(pipeline, group_id, FAULTY)
     assert len(messages) == 3
     with pytest.raises(ProcessDied):  # the invocation never returns: nothing is deleted
-        pipeline.executor({"Records": lambda_sqs_records(messages, queue_arn(pipeline, url))}, FakeContext())
+        pipeline.executor({"Records": sqs_records(messages, queue_arn(pipeline, url))}, FakeContext())
     assert depth(pipeline, url) == 3
 
     pipeline.deliver()  # all three reappear after the visibility timeout
@@ -261,14 +250,8 @@ def test_broker_timeout_after_it_accepted_a_modify_cancel_or_flatten(
     pipeline.send(group_id, token, **market("E-2", qty=3))
     pipeline.deliver()
     target = {
-        "modify": {
-            "event_id": "E-3",
-            "type": "order.modified",
-            "order_id": "L-7",
-            "qty": 4,
-            "limit_price": 21390,
-        },
-        "cancel": {"event_id": "E-3", "type": "order.cancelled", "order_id": "L-7"},
+        "modify": order_modified("E-3", "L-7", qty=4, limit_price=21390),
+        "cancel": order_cancelled("E-3", "L-7"),
         "flatten": flatten("E-3"),
     }[action]
     armed.append(True)
@@ -314,7 +297,7 @@ def test_dynamodb_throttling_within_the_client_retries_is_invisible(
     pipeline: Pipeline, pipeline_env: Any, fast_backoff: None, figures: Counter[str]
 ) -> None:
     group_id, token = two_followers(pipeline)
-    client = dynamodb_client()
+    client = aws.client("dynamodb")
     times = DYNAMODB_ATTEMPTS - 1  # in a row on each of the executor's calls: the last attempt goes through
     faults = [
         DynamoFaults(_faulty_request(pipeline_env.copier, "BatchGetItem"), times),
@@ -361,7 +344,7 @@ def test_dynamodb_throttling_past_the_client_retries_is_retried_by_sqs(
     fault = DynamoFaults(_faulty_request(getattr(pipeline_env, table), operation), DYNAMODB_ATTEMPTS)
     assert pipeline.send(group_id, token, **market("E-1", qty=2)).status == 202
     assert pipeline.send(group_id, token, **market("E-2", qty=1, side="sell")).status == 202
-    with hooked(dynamodb_client(), "before-send.dynamodb", fault):
+    with hooked(aws.client("dynamodb"), "before-send.dynamodb", fault):
         pipeline.deliver()
     assert fault.injected == DYNAMODB_ATTEMPTS, what
     figures["faults_injected"] += fault.injected
@@ -380,7 +363,7 @@ def test_dynamodb_throttling_past_the_client_retries_is_retried_by_sqs(
 @pytest.fixture
 def sns_faults() -> Iterator[SnsFaults]:
     faults = SnsFaults()
-    client = sns_client()
+    client = aws.client("sns")
     with (
         hooked(client, "before-send.sns.Publish", faults.before_send),
         hooked(client, "after-call.sns.Publish", faults.after_call),
@@ -505,7 +488,7 @@ def test_follower_removed_while_its_copy_is_at_the_broker_keeps_the_order_on_rec
     monkeypatch.setattr(deliveries, "open_broker", brokers_with_hooks({FAULTY: remove_meanwhile}))
     url, messages = receive_batch(pipeline, group_id, FAULTY)
     arn = queue_arn(pipeline, url)
-    result = pipeline.executor({"Records": lambda_sqs_records(messages, arn)}, FakeContext())
+    result = pipeline.executor({"Records": sqs_records(messages, arn)}, FakeContext())
     assert removed == [204] and result == {"batchItemFailures": []}
     pipeline.deliver()
 

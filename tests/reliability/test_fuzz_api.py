@@ -2,22 +2,35 @@
 from the route definitions), against the local stack started as a user starts it
 (``LocalStack(mode="subprocess")``, i.e. ``python -m devstack``).
 
-Three passes over every operation (admin and ingest):
+Six passes over every operation (admin and ingest):
 
 - ``generated``: path parameters as generated (nearly always unknown resources);
+- ``orders``: well-formed leader events on the real group (market, limit, modify, cancel,
+  flatten; one in ten a duplicate), so that copies fill;
 - ``real``: path parameters forced to a real group / its followers / its accepted events, and the
   ingest route given the real ``X-Webhook-Token`` (so events get past 401 and are copied);
-- ``negative``: the same real resources, with schemathesis' schema-violating data.
+- ``negative``: the same real resources, with schemathesis' schema-violating data;
+- ``not-json``: the same real resources, bodies that are not JSON (forms, XML, truncated JSON,
+  bytes that are not UTF-8): each must be exactly 400 ``malformed_json``;
+- ``methods``: every documented path (real resources) and unknown paths, with methods no route
+  declares (TRACE, PROPFIND, random tokens, a PUT where there is only GET): each must be API
+  Gateway's own ``404 {"message":"Not Found"}``.
+
+Every request that carries a body is sent under a ``Content-Type`` drawn from ``LABELS`` (none,
+form, text/plain, XML, multipart, octet-stream, odd casing, JSON): API.md reads every body as JSON,
+whatever its label (issue #10: the suite used to send only application/json, and so did not see
+that text/plain was a 500 and a form a 422).
 
 Hard checks: no 5xx; every error body has API.md's shape ``{"error": {"code", "message"}}``; every
-2xx body matches the documented schema where the document has a real one. Status codes missing
+response labelled application/json is JSON; every 2xx body matches the documented schema where the
+document has a real one; the ``not-json`` and ``methods`` answers above. Status codes missing
 from the document, and placeholder response schemas, are collected and printed as document defects
 (the document is being fixed elsewhere) rather than failed on.
 
 After the passes, once the queues drain: no copy of an accepted event stays ``pending``; for every
 follower, its position in every symbol equals the signed sum of its filled orders; the leader has no
-orders. ``FUZZ_EXAMPLES`` (default 25) is the number of examples per operation and pass;
-``make reliability`` raises it.
+orders. ``FUZZ_EXAMPLES`` (default 40, what ``make test`` runs) is the number of examples per
+operation and pass (per path for ``methods``); ``make reliability`` raises it.
 """
 
 from __future__ import annotations
@@ -46,13 +59,45 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from devstack import samples
 from devstack.stack import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI = REPO / "docs" / "openapi.json"
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 DRAIN_SECONDS = float(os.environ.get("FUZZ_DRAIN_SECONDS", "90"))
 INGEST = ("POST", "/groups/{group_id}/events")
+# The Content-Type a body is sent under; None: no header at all. Senders label JSON in many ways.
+LABELS: list[str | None] = [
+    "application/json",
+    "application/json",
+    None,
+    "application/x-www-form-urlencoded",  # curl -d
+    "text/plain",  # TradingView, when the alert text is not strict JSON
+    "text/plain; charset=utf-8",
+    "application/xml",
+    "multipart/form-data; boundary=fuzz",
+    "application/octet-stream",  # API Gateway hands such a body over base64-encoded
+    "application/vnd.api+json",
+    "APPLICATION/JSON; charset=UTF-8",
+    "",
+]
+# Methods no route declares on AWS either; HEAD and OPTIONS are left out (API Gateway's CORS and
+# HEAD handling are not what this is about).
+ODD_METHODS = [
+    "TRACE",
+    "CONNECT",
+    "PROPFIND",
+    "PURGE",
+    "LINK",
+    "FOO",
+    "GET",
+    "POST",
+    "PUT",
+    "PATCH",
+    "DELETE",
+]
+GATEWAY_NOT_FOUND = {"message": "Not Found"}
 # Destructive operations go last, so that the others still find the resources they destroy.
 LAST = {
     ("POST", "/groups/{group_id}/token/rotate"): 1,
@@ -82,7 +127,11 @@ class World:
     requests: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     by_operation: defaultdict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    labels: Counter[str] = field(default_factory=Counter)  # Content-Type of each body sent
     server_errors: list[str] = field(default_factory=list)
+    json_unparsable: list[str] = field(default_factory=list)  # labelled application/json, is not
+    not_json_misanswered: list[str] = field(default_factory=list)  # not-json pass: not 400
+    gateway_misanswered: list[str] = field(default_factory=list)  # methods pass: not API GW's 404
     shape_violations: list[str] = field(default_factory=list)
     contract_violations: list[str] = field(default_factory=list)
     undocumented: dict[str, set[int]] = field(default_factory=dict)
@@ -132,16 +181,7 @@ def world(stack: LocalStack) -> World:
             session, f"{api}/groups", {"name": "spare", "leader": {"account_id": f"FZ-SPARE-{run}"}}
         )
         # One accepted event up front, so GET /groups/{g}/events/{event_id} has a real id to hit.
-        first: dict[str, Any] = {
-            "event_id": f"FZ-{run}-0",
-            "type": "order.placed",
-            "order_id": f"FZ-{run}-0",
-            "symbol": "NQZ6",
-            "side": "buy",
-            "qty": 2,
-            "order_type": "market",
-            "price": 21450.25,
-        }
+        first = samples.market(f"FZ-{run}-0", f"FZ-{run}-0")
         headers = {"X-Webhook-Token": group["webhook_token"]}
         response = session.post(f"{api}/groups/{gid}/events", json=first, headers=headers, timeout=30)
         assert response.status_code == 202, response.text
@@ -186,6 +226,11 @@ def _error_shape_ok(body: Any) -> bool:
     )
 
 
+def _error_code(body: Any) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
 def _fails(case: Any, response: Any, check: Any) -> str | None:
     try:
         case.validate_response(response, checks=[check])
@@ -196,7 +241,39 @@ def _fails(case: Any, response: Any, check: Any) -> str | None:
     return None
 
 
-def _exercise(world: World, case: Any, session: requests.Session, pass_name: str) -> None:
+def _send(
+    case: Any,
+    session: requests.Session,
+    world: World,
+    headers: dict[str, str],
+    label: str | None,
+    raw: bytes | None = None,
+) -> requests.Response:
+    """The case sent with its body (or ``raw`` instead) under ``label``. schemathesis labels what
+    it serialises with the declared media type, and requests' ``json=`` adds application/json to a
+    request without one: the body is serialised here, so that the label is only what was drawn."""
+    kwargs = case.as_transport_kwargs(base_url=world.api, headers=headers)
+    if "json" in kwargs:
+        kwargs["data"] = json.dumps(kwargs.pop("json"), allow_nan=False).encode()
+    if raw is not None:
+        kwargs["data"] = raw
+    if kwargs.get("data") is not None:
+        kwargs["headers"].pop("Content-Type", None)  # a CaseInsensitiveDict
+        if label is not None:
+            kwargs["headers"]["Content-Type"] = label
+        world.labels[repr(label)] += 1
+    response: requests.Response = session.request(**kwargs, timeout=30)
+    return response
+
+
+def _exercise(
+    world: World,
+    case: Any,
+    session: requests.Session,
+    pass_name: str,
+    content_type: str | None,
+    raw: bytes | None = None,
+) -> None:
     op = case.operation
     key = (op.method.upper(), op.path)
     label = f"{key[0]} {key[1]}"
@@ -213,19 +290,26 @@ def _exercise(world: World, case: Any, session: requests.Session, pass_name: str
     if pass_name == "orders":
         fresh = f"FZ-{world.group_id[-6:]}-{sum(world.requests.values())}"
         case.body["event_id"] = world.events[-1] if case.body["event_id"] == "dup" else fresh
-    response = case.call(base_url=world.api, session=session, headers=headers, timeout=30)
+    response = _send(case, session, world, headers, content_type, raw)
     status = response.status_code
     world.requests[pass_name] += 1
     world.statuses[f"{status // 100}xx"] += 1
     world.by_operation[f"{label} [{pass_name}]"][status] += 1
     try:
         body: Any = response.json() if response.content else None
+        labelled_json_parses = bool(response.content) or status == 204
     except ValueError:
-        body = None
-    where = f"[{pass_name}] {label} -> {status}: {case.as_curl_command(headers=headers)[:400]}"
+        body, labelled_json_parses = None, False
+    sent = {**headers, "Content-Type": content_type} if content_type is not None and raw is None else headers
+    curl = case.as_curl_command(headers=sent)[:400]
+    where = f"[{pass_name}] {label} -> {status} (Content-Type {content_type!r}, raw {raw!r:.80}): {curl}"
 
     if _fails(case, response, not_a_server_error) or status >= 500:
         world.server_errors.append(f"{where}\n    body: {response.text[:300]}")
+    if response.headers.get("content-type", "").startswith("application/json") and not labelled_json_parses:
+        world.json_unparsable.append(f"{where}\n    body: {response.text[:300]}")
+    if raw is not None and (status, _error_code(body)) != (400, "malformed_json"):
+        world.not_json_misanswered.append(f"{where}\n    body: {response.text[:300]}")
     if status >= 400 and not _error_shape_ok(body):
         world.shape_violations.append(f"{where}\n    body: {response.text[:300]}")
     if _fails(case, response, status_code_conformance):
@@ -286,7 +370,32 @@ def _leader_event() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def _is_json(raw: bytes) -> bool:
+    """What the handlers make of a body: UTF-8 text that ``json.loads`` reads (Powertools' parser)."""
+    try:
+        json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is a ValueError
+        return False
+    return True
+
+
+def _not_json() -> st.SearchStrategy[bytes]:
+    """Bodies that are not JSON: what forms and XML really look like, JSON cut short, any text,
+    any bytes (most are not UTF-8)."""
+    json_prefix = st.dictionaries(st.text(max_size=8), st.integers(), max_size=3).map(
+        lambda d: json.dumps(d).encode()[:-1]
+    )
+    return st.one_of(
+        st.sampled_from([b"name=fuzz&leader=FZ-1", b"<event type='order.placed'/>", b"{'qty': 1}", b"   "]),
+        json_prefix,
+        st.text(min_size=1, max_size=200).map(str.encode),
+        st.binary(min_size=1, max_size=200),
+    ).filter(lambda raw: not _is_json(raw))
+
+
 def _strategy(op: Any, world: World, pass_name: str) -> st.SearchStrategy[Any]:
+    if pass_name == "not-json":
+        pass_name = "real"  # real resources, so that only the body can be what is refused
     if pass_name == "orders":
         params = {"group_id": world.group_id}
         events: st.SearchStrategy[Any] = _leader_event().flatmap(
@@ -322,6 +431,9 @@ def _fuzz(world: World, pass_name: str, examples: int) -> int:
             query = any(p.get("in") == "query" for p in raw.get("parameters", []))
             if pass_name == "negative" and "requestBody" not in raw and not query:
                 continue  # nothing left to make invalid: path parameters are pinned
+            if pass_name == "not-json" and "requestBody" not in raw:
+                continue
+            bodies = _not_json() if pass_name == "not-json" else st.none()
 
             @settings(
                 max_examples=examples,
@@ -331,9 +443,13 @@ def _fuzz(world: World, pass_name: str, examples: int) -> int:
                 phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck),
             )
-            @given(case=_strategy(op, world, pass_name))
-            def run(case: Any) -> None:
-                _exercise(world, case, session, pass_name)
+            @given(
+                case=_strategy(op, world, pass_name),
+                content_type=st.sampled_from(LABELS),
+                raw=bodies,
+            )
+            def run(case: Any, content_type: str | None, raw: bytes | None) -> None:
+                _exercise(world, case, session, pass_name, content_type, raw)
 
             try:
                 run()
@@ -342,6 +458,64 @@ def _fuzz(world: World, pass_name: str, examples: int) -> int:
                 # path parameters pinned); the positive passes cover it.
                 assert pass_name == "negative", op.label
     return len(operations)
+
+
+def _declared_methods(world: World) -> dict[str, set[str]]:
+    """Each documented path with the real resources filled in -> the methods its routes declare."""
+    values = {"group_id": world.group_id, "account_id": world.followers[0], "event_id": world.events[0]}
+    declared: dict[str, set[str]] = {"/openapi.json": {"GET"}}  # served, but not in the document
+    for op in _operations():
+        path = op.path.format(**{name: quote(v, safe="") for name, v in values.items()})
+        declared.setdefault(path, set()).add(op.method.upper())
+    return declared
+
+
+def _fuzz_methods(world: World, examples: int) -> int:
+    """Methods no route declares, on every documented path and on unknown paths: API Gateway's
+    own 404, never the function (nor a 501 page from the local front)."""
+    declared = _declared_methods(world)
+    methods = st.one_of(st.sampled_from(ODD_METHODS), st.from_regex(r"\A[A-Z]{3,12}\Z"))
+    unknown_paths = st.from_regex(r"\A/x-[a-z0-9]{1,8}(/[a-z0-9]{1,8}){0,2}\Z")
+    targets = [*(st.just(path) for path in sorted(declared)), unknown_paths]
+    with requests.Session() as session:
+        for paths in targets:
+
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(
+                request=st.tuples(paths, methods).filter(
+                    lambda pm: pm[1] not in declared.get(pm[0], set()) | {"HEAD", "OPTIONS"}
+                ),
+                content_type=st.sampled_from(LABELS),
+                body=st.one_of(st.none(), st.just(b'{"name": "fuzz"}'), _not_json()),
+            )
+            def run(request: tuple[str, str], content_type: str | None, body: bytes | None) -> None:
+                path, method = request
+                headers = {"Content-Type": content_type} if body is not None and content_type else {}
+                response = session.request(method, world.api + path, data=body, headers=headers, timeout=30)
+                world.requests["methods"] += 1
+                world.statuses[f"{response.status_code // 100}xx"] += 1
+                target = path if path in declared else "/x-… (unknown path)"
+                world.by_operation[f"odd methods {target} [methods]"][response.status_code] += 1
+                where = (
+                    f"[methods] {method} {path} -> {response.status_code}\n    body: {response.text[:300]}"
+                )
+                if response.status_code >= 500:
+                    world.server_errors.append(where)
+                try:
+                    answer = response.json()
+                except ValueError:
+                    answer = None
+                if (response.status_code, answer) != (404, GATEWAY_NOT_FOUND):
+                    world.gateway_misanswered.append(where)
+
+            run()
+    return len(targets)
 
 
 def _segment(value: str) -> str:
@@ -364,10 +538,11 @@ def test_fuzz_api_no_5xx_errors_in_shape_and_positions_match_fills(
     world: World, figures: Counter[str]
 ) -> None:
     operations = 0
-    passes = ("generated", "orders", "real", "negative")
-    for pass_name in passes:
+    passes = ("generated", "orders", "real", "negative", "not-json", "methods")
+    for pass_name in passes[:-1]:
         examples = EXAMPLES * 2 if pass_name == "orders" else EXAMPLES
         operations = max(operations, _fuzz(world, pass_name, examples))
+    paths = _fuzz_methods(world, EXAMPLES)
 
     # Drain: every copy of every accepted event leaves `pending`. An event id that needs
     # percent-encoding could not be fetched by id before 60da21c: it is then read from the list.
@@ -424,12 +599,22 @@ def test_fuzz_api_no_5xx_errors_in_shape_and_positions_match_fills(
         passes=len(passes),
         examples_per_operation_and_pass=EXAMPLES,
         requests=sum(world.requests.values()),
+        **{f"requests_{name.replace('-', '_')}": n for name, n in world.requests.items()},
+        paths_with_odd_methods=paths,
+        bodies_sent=sum(world.labels.values()),
+        bodies_not_labelled_json=sum(
+            n for label, n in world.labels.items() if not label.lower().startswith("'application/json")
+        ),
+        content_types=len(world.labels),
         events_accepted=len(set(world.events)),
         followers_checked=len(world.seen_followers),
         orders_checked=orders_checked,
         responses_5xx=len(world.server_errors),
         error_shape_violations=len(world.shape_violations),
         contract_violations=len(world.contract_violations),
+        json_labelled_responses_not_json=len(world.json_unparsable),
+        not_json_not_400=len(world.not_json_misanswered),
+        odd_methods_not_gateway_404=len(world.gateway_misanswered),
         position_mismatches=len(mismatches),
         copies_left_pending=len(pending),
         events_only_readable_from_the_list=len(unfetchable),
@@ -456,6 +641,15 @@ def test_fuzz_api_no_5xx_errors_in_shape_and_positions_match_fills(
     assert not world.contract_violations, "2xx bodies off schema:\n" + "\n".join(
         world.contract_violations[:10]
     )
+    assert not world.json_unparsable, "responses labelled JSON that are not:\n" + "\n".join(
+        world.json_unparsable[:10]
+    )
+    assert not world.not_json_misanswered, "bodies that are not JSON, not 400 malformed_json:\n" + "\n".join(
+        world.not_json_misanswered[:10]
+    )
+    assert not world.gateway_misanswered, 'odd methods not 404 {"message":"Not Found"}:\n' + "\n".join(
+        world.gateway_misanswered[:10]
+    )
     assert not pending, f"copies still pending after {DRAIN_SECONDS:.0f} s: {pending[:10]}"
     assert not mismatches, "\n".join(mismatches)
     assert leader_orders == []
@@ -481,7 +675,7 @@ def test_an_accepted_event_whose_id_needs_percent_encoding_can_be_read_back(worl
     raw (percent-encoded) path, so ``get_event`` (tradecopier/api/admin_routes.py) looked up
     ``a%20b%20%C3%A9`` instead of ``a b é`` and answered 404 for an event it had accepted."""
     event_id = f"fz {uuid.uuid4().hex[:6]} é"
-    event = {"event_id": event_id, "type": "order.cancelled", "order_id": "FZ-none"}
+    event = samples.order_cancelled(event_id, "FZ-none")
     headers = {"X-Webhook-Token": world.token}
     response = requests.post(
         f"{world.api}/groups/{world.group_id}/events", json=event, headers=headers, timeout=30

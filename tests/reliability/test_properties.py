@@ -43,8 +43,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from devstack.samples import market
+from devstack.samples import position_flattened as flatten
 from tests.pipeline import Pipeline
-from tests.reliability.helpers import flatten, market
 
 EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES", "20"))
 STEPS = int(os.environ.get("RELIABILITY_STEPS", "25"))

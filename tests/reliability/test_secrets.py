@@ -26,8 +26,10 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.samples import market
 from tests.pipeline import Pipeline
-from tests.reliability.helpers import hooked, market
+from tests.reliability.helpers import hooked
+from tradecopier import aws
 from tradecopier.brokers import credentials as creds
 from tradecopier.brokers.base import BrokerRejected, BrokerUnreachable
 from tradecopier.observability import logger
@@ -339,7 +341,9 @@ def test_credentials_errors_missing_is_rejected_unreachable_is_transient_and_sta
     assert isinstance(missing.value, BrokerRejected) and "does not exist" in str(missing.value)
 
     cached = store.get("EVAL-1")
-    down = boto3.client("secretsmanager", endpoint_url="http://127.0.0.1:9", config=creds._CLIENT_CONFIG)
+    down = boto3.client(
+        "secretsmanager", endpoint_url="http://127.0.0.1:9", config=aws.config_for("secretsmanager")
+    )
     monkeypatch.setattr(store, "_client", down)  # Secrets Manager unreachable from now on
     clock.now += 61
     assert store.get("EVAL-1") is cached  # expired, but better than failing the copy

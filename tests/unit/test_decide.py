@@ -138,7 +138,7 @@ def test_modify_scales_the_new_qty_and_copies_prices() -> None:
     event = accepted(type="order.modified", qty=4, limit_price=21000.25)
     decision = decide(event, follower(multiplier=0.5), claim(), LINK, now=NOW)
     assert isinstance(decision, Modify)
-    assert (decision.qty, decision.limit_price, decision.link.broker_order_id) == (
+    assert (decision.command.qty, decision.command.limit_price, decision.link.broker_order_id) == (
         2,
         Decimal("21000.25"),
         "P-17",
@@ -147,7 +147,7 @@ def test_modify_scales_the_new_qty_and_copies_prices() -> None:
 
 def test_modify_prices_only_keeps_qty() -> None:
     decision = decide(accepted(type="order.modified", stop_price=21000), follower(), claim(), LINK, now=NOW)
-    assert isinstance(decision, Modify) and decision.qty is None
+    assert isinstance(decision, Modify) and decision.command.qty is None
 
 
 def test_modify_sizing_to_zero_cancels_the_follower_order() -> None:

@@ -249,7 +249,11 @@ def test_moving_a_leader_stop_loss_moves_the_follower_stop_price() -> None:
         link=_leg_link(Leg.STOP_LOSS),
     )
     assert isinstance(decision, Modify)
-    assert (decision.qty, decision.limit_price, decision.stop_price) == (None, None, Decimal("21410.00"))
+    assert (decision.command.qty, decision.command.limit_price, decision.command.stop_price) == (
+        None,
+        None,
+        Decimal("21410.00"),
+    )
 
 
 def test_inverse_follower_moves_its_take_profit_limit_when_the_leader_moves_its_stop() -> None:
@@ -259,7 +263,7 @@ def test_inverse_follower_moves_its_take_profit_limit_when_the_leader_moves_its_
         link=_leg_link(Leg.TAKE_PROFIT),
     )
     assert isinstance(decision, Modify)
-    assert (decision.limit_price, decision.stop_price) == (Decimal("21410.00"), None)
+    assert (decision.command.limit_price, decision.command.stop_price) == (Decimal("21410.00"), None)
 
 
 def test_cancelling_a_leg_cancels_that_follower_leg() -> None:

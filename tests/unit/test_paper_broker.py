@@ -9,24 +9,28 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from moto import mock_aws
 
-from tradecopier.brokers import paper as paper_module
-from tradecopier.brokers.base import BrokerOrder, BrokerRejected, BrokerUnreachable
-from tradecopier.brokers.paper import (
+from tradecopier import aws
+from tradecopier.brokers.base import (
+    BROKER_CAPABILITIES,
+    BrokerCapabilities,
+    BrokerOrder,
+    BrokerRejected,
+    BrokerUnreachable,
+)
+from tradecopier.brokers.paper import broker as paper_module
+from tradecopier.brokers.paper.broker import (
     SIMULATED_DISCONNECT,
     SIMULATED_REJECTION,
     PaperBroker,
-    apply_fill,
     new_broker_order_id,
 )
-from tradecopier.brokers.registry import UnsupportedBroker, clear_cache, open_broker
-from tradecopier.dal.dynamodb import dynamodb_client
-from tradecopier.dal.paper_store import PaperPositionItem, PaperStore
+from tradecopier.brokers.paper.fills import PaperPosition
+from tradecopier.brokers.paper.store import PaperStore
+from tradecopier.brokers.registry import BROKER_FACTORIES, UnsupportedBroker, clear_cache, open_broker
 from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side, Simulate
-from tradecopier.domain.orders import FollowerOrder
+from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
 from tradecopier.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,8 +43,8 @@ TABLE = "paper-unit"
 @pytest.fixture
 def client() -> Iterator[DynamoDBClient]:
     with mock_aws():
-        dynamodb_client.cache_clear()
-        dynamodb = dynamodb_client()
+        aws.clear_clients("dynamodb")
+        dynamodb = aws.client("dynamodb")
         dynamodb.create_table(
             TableName=TABLE,
             KeySchema=[
@@ -54,7 +58,7 @@ def client() -> Iterator[DynamoDBClient]:
             BillingMode="PAY_PER_REQUEST",
         )
         yield dynamodb
-    dynamodb_client.cache_clear()
+    aws.clear_clients("dynamodb")
 
 
 @pytest.fixture
@@ -239,7 +243,7 @@ def test_place_that_loses_the_client_order_id_race_returns_the_winners_order(sto
     winner: list[BrokerOrder] = []
     read_position = store.get_position
 
-    def rival_places_first(account_id: str, symbol: str) -> PaperPositionItem:
+    def rival_places_first(account_id: str, symbol: str) -> PaperPosition:
         position = read_position(account_id, symbol)
         if not winner:  # between our read and our write
             winner.append(rival.place(order("c-1", "buy", 1, reference_price=Decimal("100"))))
@@ -257,7 +261,7 @@ def test_position_changed_between_read_and_write_is_recomputed(store: PaperStore
     read_position = store.get_position
     reads = 0
 
-    def rival_fills_in_between(account_id: str, symbol: str) -> PaperPositionItem:
+    def rival_fills_in_between(account_id: str, symbol: str) -> PaperPosition:
         nonlocal reads
         reads += 1
         position = read_position(account_id, symbol)
@@ -285,7 +289,12 @@ def test_modify_working_order_keeps_its_id_and_changes_only_given_fields(broker:
         order("c-1", "buy", 2, "stop_limit", stop_price=Decimal("101"), limit_price=Decimal("102"))
     )
     modified = broker.modify(
-        placed.broker_order_id, qty=3, limit_price=Decimal("102.25"), stop_price=None, client_order_id="c-1m"
+        ModifyOrder(
+            broker_order_id=placed.broker_order_id,
+            client_order_id="c-1m",
+            qty=3,
+            limit_price=Decimal("102.25"),
+        )
     )
     assert modified.broker_order_id == placed.broker_order_id
     assert (modified.qty, modified.limit_price, modified.stop_price) == (3, Decimal("102.25"), Decimal("101"))
@@ -296,18 +305,18 @@ def test_modify_working_order_keeps_its_id_and_changes_only_given_fields(broker:
 def test_modify_filled_order_is_rejected(broker: PaperBroker) -> None:
     filled = broker.place(order("c-1", reference_price=Decimal("100")))
     with pytest.raises(BrokerRejected) as rejected:
-        broker.modify(filled.broker_order_id, qty=2, limit_price=None, stop_price=None, client_order_id="m")
+        broker.modify(ModifyOrder(broker_order_id=filled.broker_order_id, client_order_id="m", qty=2))
     assert rejected.value.reason == f"order {filled.broker_order_id} is filled, cannot modify"
     assert broker.orders() == [filled]
 
 
 def test_modify_cancelled_or_unknown_order_is_rejected(broker: PaperBroker) -> None:
     placed = broker.place(order("c-1", "buy", 1, "limit", limit_price=Decimal("99")))
-    broker.cancel(placed.broker_order_id)
+    broker.cancel(CancelOrder(placed.broker_order_id))
     with pytest.raises(BrokerRejected, match="is cancelled, cannot modify"):
-        broker.modify(placed.broker_order_id, qty=2, limit_price=None, stop_price=None, client_order_id="m")
+        broker.modify(ModifyOrder(broker_order_id=placed.broker_order_id, client_order_id="m", qty=2))
     with pytest.raises(BrokerRejected, match="order P-NOPE not found"):
-        broker.modify("P-NOPE", qty=2, limit_price=None, stop_price=None, client_order_id="m")
+        broker.modify(ModifyOrder(broker_order_id="P-NOPE", client_order_id="m", qty=2))
 
 
 @pytest.mark.parametrize(
@@ -325,23 +334,23 @@ def test_invalid_modify_is_rejected_and_changes_nothing(
     placed = broker.place(order("c-1", "buy", 1, "limit", limit_price=Decimal("99")))
     arguments: dict[str, Any] = {"qty": None, "limit_price": None, "stop_price": None} | change
     with pytest.raises(BrokerRejected, match=reason):
-        broker.modify(placed.broker_order_id, client_order_id="m", **arguments)
+        broker.modify(ModifyOrder(broker_order_id=placed.broker_order_id, client_order_id="m", **arguments))
     assert broker.orders() == [placed]
 
 
 def test_cancel_working_order_then_again_returns_it_unchanged(broker: PaperBroker) -> None:
     placed = broker.place(order("c-1", "sell", 1, "stop", stop_price=Decimal("95")))
-    cancelled = broker.cancel(placed.broker_order_id)
+    cancelled = broker.cancel(CancelOrder(placed.broker_order_id))
     assert cancelled.status is OrderStatus.CANCELLED and cancelled.broker_order_id == placed.broker_order_id
-    assert broker.cancel(placed.broker_order_id) == cancelled
+    assert broker.cancel(CancelOrder(placed.broker_order_id)) == cancelled
 
 
 def test_cancel_filled_or_unknown_order_is_rejected(broker: PaperBroker) -> None:
     filled = broker.place(order("c-1", reference_price=Decimal("100")))
     with pytest.raises(BrokerRejected, match=f"order {filled.broker_order_id} is filled, cannot cancel"):
-        broker.cancel(filled.broker_order_id)
+        broker.cancel(CancelOrder(filled.broker_order_id))
     with pytest.raises(BrokerRejected, match="not found"):
-        broker.cancel("P-NOPE")
+        broker.cancel(CancelOrder("P-NOPE"))
 
 
 # --- flatten -----------------------------------------------------------------------------------
@@ -356,7 +365,7 @@ def test_flatten_cancels_working_orders_in_that_symbol_only_and_closes_the_posit
     target = broker.place(order("c-4", "sell", 2, "limit", limit_price=Decimal("110")))
     other = broker.place(order("c-5", "buy", 1, "limit", symbol="ESZ6", limit_price=Decimal("6000")))
 
-    result = broker.flatten("NQZ6", "flat-1")
+    result = broker.flatten(FlattenPosition("NQZ6", "flat-1"))
 
     assert sorted(result.cancelled_order_ids) == sorted([stop.broker_order_id, target.broker_order_id])
     closing = result.closing_order
@@ -372,7 +381,7 @@ def test_flatten_cancels_working_orders_in_that_symbol_only_and_closes_the_posit
 
 def test_flatten_closes_a_short_with_a_buy(broker: PaperBroker) -> None:
     broker.place(order("c-1", "sell", 4, reference_price=Decimal("100")))
-    closing = broker.flatten("NQZ6", "flat-1").closing_order
+    closing = broker.flatten(FlattenPosition("NQZ6", "flat-1")).closing_order
     assert closing is not None and (closing.side, closing.qty) == (Side.BUY, 4)
     assert broker.positions() == []
 
@@ -380,12 +389,12 @@ def test_flatten_closes_a_short_with_a_buy(broker: PaperBroker) -> None:
 def test_retried_flatten_returns_first_result_and_never_closes_twice(broker: PaperBroker) -> None:
     broker.place(order("c-1", "buy", 2, reference_price=Decimal("100")))
     working = broker.place(order("c-2", "sell", 2, "limit", limit_price=Decimal("110")))
-    first = broker.flatten("NQZ6", "flat-1")
+    first = broker.flatten(FlattenPosition("NQZ6", "flat-1"))
     # The follower trades again before the retry arrives: the retry must not touch any of it.
     broker.place(order("c-3", "sell", 1, reference_price=Decimal("101")))
     later = broker.place(order("c-4", "buy", 1, "limit", limit_price=Decimal("90")))
 
-    again = broker.flatten("NQZ6", "flat-1")
+    again = broker.flatten(FlattenPosition("NQZ6", "flat-1"))
 
     assert again == first and first.cancelled_order_ids == [working.broker_order_id]
     assert position_of(broker) == (-1, Decimal("101"))
@@ -395,10 +404,10 @@ def test_retried_flatten_returns_first_result_and_never_closes_twice(broker: Pap
 
 def test_flatten_when_flat_places_nothing_and_is_remembered(broker: PaperBroker) -> None:
     working = broker.place(order("c-1", "buy", 1, "limit", limit_price=Decimal("90")))
-    result = broker.flatten("NQZ6", "flat-1")
+    result = broker.flatten(FlattenPosition("NQZ6", "flat-1"))
     assert result.closing_order is None and result.cancelled_order_ids == [working.broker_order_id]
     broker.place(order("c-2", "buy", 1, reference_price=Decimal("91")))
-    assert broker.flatten("NQZ6", "flat-1") == result
+    assert broker.flatten(FlattenPosition("NQZ6", "flat-1")) == result
     assert position_of(broker) == (1, Decimal("91"))
     assert broker.find_by_client_order_id("flat-1") is None
     with pytest.raises(BrokerRejected, match="used by a flatten that placed no order"):
@@ -408,7 +417,7 @@ def test_flatten_when_flat_places_nothing_and_is_remembered(broker: PaperBroker)
 def test_flatten_with_a_client_order_id_used_by_an_order_is_rejected(broker: PaperBroker) -> None:
     placed = broker.place(order("c-1", "buy", 1, reference_price=Decimal("100")))
     with pytest.raises(BrokerRejected, match=f"already used by order {placed.broker_order_id}"):
-        broker.flatten("NQZ6", "c-1")
+        broker.flatten(FlattenPosition("NQZ6", "c-1"))
     assert position_of(broker) == (1, Decimal("100"))
 
 
@@ -421,10 +430,10 @@ def test_flatten_with_more_working_orders_than_one_transaction_holds(
         broker.place(order(f"c-{i}", "sell", 1, "stop", stop_price=Decimal(90 + i))).broker_order_id
         for i in range(1, 6)
     }
-    result = broker.flatten("NQZ6", "flat-1")
+    result = broker.flatten(FlattenPosition("NQZ6", "flat-1"))
     assert set(result.cancelled_order_ids) == ids and len(result.cancelled_order_ids) == 5
     assert all(o.status is not OrderStatus.WORKING for o in broker.orders())
-    assert broker.positions() == [] and broker.flatten("NQZ6", "flat-1") == result
+    assert broker.positions() == [] and broker.flatten(FlattenPosition("NQZ6", "flat-1")) == result
 
 
 # --- simulate ----------------------------------------------------------------------------------
@@ -448,10 +457,10 @@ def test_simulate_reject_refuses_modify_cancel_and_flatten_and_changes_nothing(s
     rejecting = PaperBroker(ACCOUNT, store, simulate=Simulate.REJECT)
     calls: list[Callable[[], object]] = [
         lambda: rejecting.modify(
-            working.broker_order_id, qty=2, limit_price=None, stop_price=None, client_order_id="m"
+            ModifyOrder(broker_order_id=working.broker_order_id, client_order_id="m", qty=2)
         ),
-        lambda: rejecting.cancel(working.broker_order_id),
-        lambda: rejecting.flatten("NQZ6", "flat-1"),
+        lambda: rejecting.cancel(CancelOrder(working.broker_order_id)),
+        lambda: rejecting.flatten(FlattenPosition("NQZ6", "flat-1")),
     ]
     before = live.orders()
     for call in calls:
@@ -466,11 +475,9 @@ def test_simulate_disconnect_raises_unreachable_and_records_nothing(store: Paper
     down = PaperBroker(ACCOUNT, store, simulate=Simulate.DISCONNECT)
     calls: list[Callable[[], object]] = [
         lambda: down.place(order("c-2", reference_price=Decimal("100"))),
-        lambda: down.modify(
-            working.broker_order_id, qty=2, limit_price=None, stop_price=None, client_order_id="m"
-        ),
-        lambda: down.cancel(working.broker_order_id),
-        lambda: down.flatten("NQZ6", "flat-1"),
+        lambda: down.modify(ModifyOrder(broker_order_id=working.broker_order_id, client_order_id="m", qty=2)),
+        lambda: down.cancel(CancelOrder(working.broker_order_id)),
+        lambda: down.flatten(FlattenPosition("NQZ6", "flat-1")),
     ]
     for call in calls:
         with pytest.raises(BrokerUnreachable, match=re.escape(SIMULATED_DISCONNECT)):
@@ -510,8 +517,8 @@ def test_flatten_response_lost_then_retry_closes_once(store: PaperStore) -> None
     broker = PaperBroker(ACCOUNT, store, after_accept=lose_closing_once)
     broker.place(order("c-1", "sell", 3, reference_price=Decimal("100")))
     with pytest.raises(BrokerUnreachable):
-        broker.flatten("NQZ6", "flat-1")
-    assert broker.flatten("NQZ6", "flat-1").closing_order == lost[0]
+        broker.flatten(FlattenPosition("NQZ6", "flat-1"))
+    assert broker.flatten(FlattenPosition("NQZ6", "flat-1")).closing_order == lost[0]
     assert broker.positions() == [] and len(broker.orders()) == 2
 
 
@@ -552,46 +559,6 @@ def test_broker_order_ids_are_short_and_unique() -> None:
     assert len(ids) == 10_000 and all(re.fullmatch(r"P-[A-Z2-7]{10}", i) for i in ids)
 
 
-# --- average price arithmetic (pure) -----------------------------------------------------------
-
-prices = st.decimals(min_value=Decimal("0.25"), max_value=Decimal("50000"), places=2)
-
-
-@given(fills=st.lists(st.tuples(st.integers(1, 50), prices), min_size=1, max_size=12))
-def test_adding_only_gives_the_exact_weighted_average(fills: list[tuple[int, Decimal]]) -> None:
-    position = PaperPositionItem(symbol="NQZ6")
-    for qty, price in fills:
-        position = apply_fill(position, Side.SELL, qty, price)
-    total = sum(qty for qty, _ in fills)
-    exact = sum((qty * price for qty, price in fills), Decimal(0)) / total
-    assert position.qty == -total
-    assert position.avg_price is not None and abs(position.avg_price - exact) <= Decimal("0.000000005")
-
-
-@given(fills=st.lists(st.tuples(st.sampled_from(list(Side)), st.integers(1, 50), prices), max_size=20))
-def test_position_qty_is_the_signed_sum_and_average_follows_the_rules(
-    fills: list[tuple[Side, int, Decimal]],
-) -> None:
-    position = PaperPositionItem(symbol="NQZ6")
-    for side, qty, price in fills:
-        before = position
-        position = apply_fill(position, side, qty, price)
-        assert position.qty == before.qty + side.sign * qty
-        assert position.last_fill_price == price
-        if position.qty == 0:
-            assert position.avg_price is None
-        elif (
-            before.qty != 0 and (before.qty > 0) == (position.qty > 0) and abs(position.qty) < abs(before.qty)
-        ):
-            assert position.avg_price == before.avg_price  # reduced
-        elif before.qty != 0 and (before.qty > 0) != (position.qty > 0):
-            assert position.avg_price == price  # flipped
-        else:  # opened or added: between the old average and the price (give or take the rounding)
-            low, high = sorted([before.avg_price or price, price])
-            assert position.avg_price is not None
-            assert low - Decimal("0.00000001") <= position.avg_price <= high + Decimal("0.00000001")
-
-
 # --- registry ----------------------------------------------------------------------------------
 
 SETTINGS = Settings(copier_table_name="copier-unit", paper_table_name=TABLE)
@@ -619,3 +586,10 @@ def test_registry_paper_broker_uses_the_settings_table(client: DynamoDBClient) -
     broker = open_broker(ACCOUNT, BrokerName.PAPER, None, SETTINGS)
     broker.place(order("c-1", reference_price=Decimal("100")))
     assert PaperBroker(ACCOUNT, PaperStore(TABLE)).find_by_client_order_id("c-1") is not None
+
+
+def test_every_broker_has_a_factory_and_declares_its_capabilities() -> None:
+    assert set(BROKER_FACTORIES) == set(BrokerName) == set(BROKER_CAPABILITIES)
+    assert BROKER_CAPABILITIES[BrokerName.PAPER] == BrokerCapabilities(
+        native_brackets=True, modify_in_place=True, lookup_by_client_order_id=True
+    )

@@ -1,1 +1,1 @@
-"""Trade copier core: domain, data access, brokers, provisioning and the logic the Lambda handlers call."""
+"""Trade copier core: domain, data access, brokers, fan-out and the logic the Lambda handlers call."""

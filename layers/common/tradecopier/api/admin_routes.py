@@ -29,7 +29,7 @@ from tradecopier.api.schemas import (
     UpdateFollowerRequest,
     error_responses,
 )
-from tradecopier.dal.copier_store import StoredEvent
+from tradecopier.dal.copier import StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.logic import admin
 from tradecopier.logic.services import get_services
@@ -44,7 +44,8 @@ def _json(status: int, model: BaseModel) -> Response[str]:
 
 
 def _no_content() -> Response[str]:
-    return Response(status_code=204, content_type="application/json", body="")
+    # No body, so no Content-Type: a 204 labelled application/json promises a JSON body it lacks.
+    return Response(status_code=204, body="")
 
 
 def _event_status(stored: StoredEvent) -> EventStatus:
@@ -92,7 +93,7 @@ def get_group(group_id: str) -> Group:
 @router.delete(
     "/groups/<group_id>",
     tags=["groups"],
-    responses={204: {"description": "deleted"}, **error_responses(404, 503)},
+    responses={204: {"description": "deleted", "content": {}}, **error_responses(404, 503)},
 )
 def delete_group(group_id: str) -> Response[str]:
     admin.delete_group(get_services(), group_id)
@@ -146,7 +147,7 @@ def update_follower(
 @router.delete(
     "/groups/<group_id>/followers/<account_id>",
     tags=["followers"],
-    responses={204: {"description": "removed"}, **error_responses(404, 503)},
+    responses={204: {"description": "removed", "content": {}}, **error_responses(404, 503)},
 )
 def remove_follower(group_id: str, account_id: str) -> Response[str]:
     admin.remove_follower(get_services(), group_id, unquote(account_id))

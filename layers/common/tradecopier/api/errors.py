@@ -9,7 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from tradecopier.domain.errors import CopierError, PayloadTooLarge
 from tradecopier.observability import logger
@@ -56,6 +59,12 @@ def register_error_handlers(
         if any(item["type"] == "json_invalid" for item in details):
             return answered(400, "malformed_json", "the request body is not valid JSON")
         return answered(422, "validation_error", "the request does not match the API contract", details)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _not_json_labelled(_: RequestUnsupportedContentType) -> Response[str]:
+        # The handlers relabel every body as JSON (api/http.py) before resolving; should a request
+        # reach Powertools' parser with another label all the same, it is a client error, not a 500.
+        return answered(400, "malformed_json", "the request body is not JSON")
 
     @app.exception_handler(UnicodeDecodeError)
     def _not_utf8(_: UnicodeDecodeError) -> Response[str]:

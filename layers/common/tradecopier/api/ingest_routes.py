@@ -49,7 +49,12 @@ def post_event(group_id: str, body: Annotated[LeaderEventBody, Body()]) -> Respo
     body_token = body.token.get_secret_value() if body.token else None
     token = router.current_event.headers.get("x-webhook-token") or body_token
     result = ingest_event(
-        group_id, _leader_event(body), token, store=services.store, publisher=services.provisioner
+        group_id,
+        _leader_event(body),
+        token,
+        store=services.store,
+        publisher=services.publisher,
+        clock=services.clock,
     )
     status = 202 if result.status == "accepted" else 200
     answer = EventAccepted(event_id=result.event_id, status=result.status)

@@ -6,17 +6,22 @@ never creates a second one (the adapter looks the order up before any retry). Er
 two kinds the executor treats differently: ``BrokerRejected`` (a business "no": recorded, never
 retried) and ``BrokerUnreachable`` (transient: retried, then the follower is locked).
 Positions are signed quantities whatever the broker reports; symbol mapping lives in adapters.
+
+Calls take small command objects (placing takes the ``FollowerOrder`` model), so every adapter
+shares one signature per call; ``BROKER_CAPABILITIES`` says what each broker does natively.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Protocol
 
 from pydantic import Field
 
-from tradecopier.domain.enums import OrderStatus, OrderType, Side
-from tradecopier.domain.orders import FollowerOrder
+from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side
+from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
 from tradecopier.domain.types import Price, StrictModel, Symbol
 
 
@@ -64,7 +69,7 @@ class FlattenResult(StrictModel):
 
 
 class BrokerAccount(Protocol):
-    """One account at one broker."""
+    """One account at one broker. Synchronous: the executor copies one record at a time, in order."""
 
     account_id: str
 
@@ -72,24 +77,17 @@ class BrokerAccount(Protocol):
         """Places ``order``; idempotent on ``order.client_order_id``."""
         ...
 
-    def modify(
-        self,
-        broker_order_id: str,
-        *,
-        qty: int | None,
-        limit_price: Decimal | None,
-        stop_price: Decimal | None,
-        client_order_id: str,
-    ) -> BrokerOrder:
+    def modify(self, command: ModifyOrder) -> BrokerOrder:
         """Changes a working order. May return a new ``broker_order_id`` (cancel/replace brokers)."""
         ...
 
-    def cancel(self, broker_order_id: str) -> BrokerOrder:
+    def cancel(self, command: CancelOrder) -> BrokerOrder:
         """Cancels a working order; cancelling an already cancelled order returns it unchanged."""
         ...
 
-    def flatten(self, symbol: str, client_order_id: str) -> FlattenResult:
-        """Cancels working orders in ``symbol`` and closes the position with a market order."""
+    def flatten(self, command: FlattenPosition) -> FlattenResult:
+        """Cancels working orders in the symbol and closes the position with a market order;
+        idempotent on ``command.client_order_id``."""
         ...
 
     def positions(self) -> list[BrokerPosition]: ...
@@ -97,3 +95,46 @@ class BrokerAccount(Protocol):
     def orders(self) -> list[BrokerOrder]: ...
 
     def find_by_client_order_id(self, client_order_id: str) -> BrokerOrder | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerCapabilities:
+    """What a broker does natively, so callers choose a strategy without asking the adapter.
+
+    - ``native_brackets``: the broker attaches take-profit / stop-loss legs to an entry and keeps
+      them one-cancels-other server-side; without it the copier has to manage the legs itself.
+    - ``modify_in_place``: a modify keeps the order's id; without it a modify is a cancel/replace
+      and returns a new ``broker_order_id`` (the executor re-links the copy either way).
+    - ``lookup_by_client_order_id``: the adapter can find an order by the copier's client order id
+      (the exactly-once check before retrying a place whose answer was lost).
+
+    What the real adapters will declare, from ``BROKERS.md`` and the broker notes:
+
+    - ProjectX: native brackets True (``stopLossBracket`` / ``takeProfitBracket`` on
+      ``Order/place``, signed tick offsets from the fill, one TP leg, only with the account in
+      Auto OCO Brackets mode); modify in place True (``Order/modify`` changes size and prices
+      of the same ``orderId``); lookup True (``customTag`` is unique per account, a reused tag is
+      refused, and ``Order/search`` returns it on each order: the adapter searches and matches).
+    - Tradovate: native brackets True (``placeOSO`` with ``bracket1`` / ``bracket2`` at absolute
+      prices, legs OCO-linked once the entry fills; order strategies for point offsets); modify in
+      place True (``modifyorder`` adds a new ``orderVersion`` to the same ``orderId``, as recorded
+      frames show; BROKERS.md notes it may answer before applying, unverified, so the adapter
+      confirms the new version rather than trusting the answer); lookup True, only by
+      reconciliation: ``clOrdId`` is a tag with no server dedupe and is not on the ``Order``
+      entity, so the adapter tags orders (``text`` is echoed on ``orderVersion``) and looks them up
+      through ``order/list`` or the sync stream.
+    """
+
+    native_brackets: bool
+    modify_in_place: bool
+    lookup_by_client_order_id: bool
+
+
+BROKER_CAPABILITIES: Mapping[BrokerName, BrokerCapabilities] = MappingProxyType(
+    {
+        # Paper modifies in place, finds orders by their claim, and will simulate OCO brackets.
+        BrokerName.PAPER: BrokerCapabilities(
+            native_brackets=True, modify_in_place=True, lookup_by_client_order_id=True
+        ),
+    }
+)

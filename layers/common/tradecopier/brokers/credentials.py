@@ -30,22 +30,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol, Self, cast
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_validator
 
+from tradecopier import aws
 from tradecopier.brokers.base import BrokerRejected, BrokerUnreachable
 from tradecopier.settings import Settings
 
 DEFAULT_TTL_SECONDS = 300.0
 
-_CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 2},
-    tcp_keepalive=True,
-)
 _NOT_FOUND = frozenset({"ResourceNotFoundException"})
 _UNUSABLE = frozenset({"DecryptionFailure", "InvalidRequestException", "InvalidParameterException"})
 
@@ -129,11 +122,6 @@ class _Entry:
     expires_at: float
 
 
-@lru_cache(maxsize=1)
-def secretsmanager_client() -> SecretsClient:
-    return cast(SecretsClient, boto3.client("secretsmanager", config=_CLIENT_CONFIG))
-
-
 class CredentialsStore:
     """Credentials of every account under one resource prefix, cached for ``ttl_seconds``."""
 
@@ -186,12 +174,12 @@ class CredentialsStore:
 
     def _fetch(self, account_id: str) -> BrokerCredentials:
         name = self.secret_name(account_id)
-        client = self._client or secretsmanager_client()
+        client = self._client or cast(SecretsClient, aws.client("secretsmanager"))
         try:
             with _unlogged():
                 response = client.get_secret_value(SecretId=name)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = aws.error_code(error)
             if code in _NOT_FOUND:
                 raise CredentialsMissing(f"no broker credentials: secret {name} does not exist") from None
             if code in _UNUSABLE:
@@ -239,7 +227,7 @@ def broker_credentials(account_id: str, settings: Settings) -> BrokerCredentials
 def clear_cache() -> None:
     """Forgets cached credentials and the client (tests that switch endpoints)."""
     credentials_store.cache_clear()
-    secretsmanager_client.cache_clear()
+    aws.clear_clients("secretsmanager")
 
 
 __all__ = [

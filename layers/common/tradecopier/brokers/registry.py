@@ -1,5 +1,5 @@
-"""Which adapter serves an account: ``open_broker`` is the one place that maps a ``BrokerName`` to
-a ``BrokerAccount``.
+"""Which adapter serves an account: ``BROKER_FACTORIES`` maps each ``BrokerName`` to the factory of
+its ``BrokerAccount``, and ``open_broker`` is the one place that looks it up.
 
 Adapters are cached per execution environment where that is safe. A paper broker holds no
 mutable state of its own (everything lives in its table), so one instance per (account, simulate,
@@ -9,13 +9,18 @@ will be cached per account too, so their tokens and connections outlive one invo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from tradecopier.brokers.base import BrokerAccount, BrokerRejected
 from tradecopier.brokers.paper import PaperBroker
-from tradecopier.dal.paper_store import PaperStore
+from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.domain.enums import BrokerName, Simulate
 from tradecopier.settings import Settings
+
+BrokerFactory = Callable[[str, Simulate | None, Settings], BrokerAccount]
+"""``(account_id, simulate, settings) -> adapter``; ``simulate`` only applies to paper accounts."""
 
 
 class UnsupportedBroker(BrokerRejected):
@@ -28,16 +33,24 @@ def open_broker(
     account_id: str, broker: BrokerName, simulate: Simulate | None, settings: Settings
 ) -> BrokerAccount:
     """The adapter for ``account_id`` at ``broker``; ``simulate`` only applies to paper accounts."""
-    if broker == BrokerName.PAPER:
-        return _paper_broker(account_id, simulate, settings.paper_table_name)
-    raise UnsupportedBroker(f"no adapter for broker {str(broker)!r} (account {account_id})")
+    factory = BROKER_FACTORIES.get(broker)
+    if factory is None:
+        raise UnsupportedBroker(f"no adapter for broker {str(broker)!r} (account {account_id})")
+    return factory(account_id, simulate, settings)
+
+
+def _paper_broker(account_id: str, simulate: Simulate | None, settings: Settings) -> PaperBroker:
+    return _cached_paper_broker(account_id, simulate, settings.paper_table_name)
 
 
 @lru_cache(maxsize=4096)
-def _paper_broker(account_id: str, simulate: Simulate | None, table_name: str) -> PaperBroker:
+def _cached_paper_broker(account_id: str, simulate: Simulate | None, table_name: str) -> PaperBroker:
     return PaperBroker(account_id, PaperStore(table_name), simulate=simulate)
+
+
+BROKER_FACTORIES: Mapping[BrokerName, BrokerFactory] = MappingProxyType({BrokerName.PAPER: _paper_broker})
 
 
 def clear_cache() -> None:
     """Forget cached adapters (tests that switch tables or endpoints)."""
-    _paper_broker.cache_clear()
+    _cached_paper_broker.cache_clear()

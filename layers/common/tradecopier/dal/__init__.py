@@ -1,1 +1,1 @@
-"""Data access: the only code that talks to DynamoDB."""
+"""Data access: with each broker's own ``store.py``, the only code that talks to DynamoDB."""

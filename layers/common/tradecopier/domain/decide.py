@@ -30,7 +30,7 @@ from tradecopier.domain.events import (
     PositionFlattened,
 )
 from tradecopier.domain.instruments import round_to_tick
-from tradecopier.domain.orders import Bracket, FollowerOrder, OrderLink
+from tradecopier.domain.orders import Bracket, FollowerOrder, ModifyOrder, OrderLink
 from tradecopier.domain.sizing import size_copy
 from tradecopier.domain.symbols import legs_for, map_symbol, side_for
 from tradecopier.domain.types import Price, Symbol
@@ -58,11 +58,10 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class Modify:
+    """``command`` changes the follower order ``link`` points to (``command.broker_order_id``)."""
+
     link: OrderLink
-    qty: int | None
-    limit_price: Price | None
-    stop_price: Price | None
-    client_order_id: str
+    command: ModifyOrder
     sizing: str | None
 
 
@@ -340,15 +339,33 @@ def _decide_modify(event: OrderModified, follower: Follower, link: OrderLink, co
         if price is None:
             return NoCopy(CopyStatus.SKIPPED, f"bracket leg {link.leg} moves by price only; no price given")
         if link.leg is Leg.TAKE_PROFIT:
-            return Modify(link, None, price, None, coid, None)
-        return Modify(link, None, None, price, coid, None)
+            return Modify(link, _modify_order(link, coid, limit_price=price), None)
+        return Modify(link, _modify_order(link, coid, stop_price=price), None)
     limit_price = _tick(event.limit_price, link.symbol)
     stop_price = _tick(event.stop_price, link.symbol)
     if event.qty is None:
-        return Modify(link, None, limit_price, stop_price, coid, None)
+        return Modify(link, _modify_order(link, coid, limit_price=limit_price, stop_price=stop_price), None)
     sizing = size_copy(event.qty, follower.multiplier, follower.rounding, follower.max_qty)
     if sizing.is_zero:
         return Cancel(
             link=link, reason=f"modified qty sizes to 0 ({sizing.explanation}): follower order cancelled"
         )
-    return Modify(link, sizing.qty, limit_price, stop_price, coid, sizing.explanation)
+    command = _modify_order(link, coid, qty=sizing.qty, limit_price=limit_price, stop_price=stop_price)
+    return Modify(link, command, sizing.explanation)
+
+
+def _modify_order(
+    link: OrderLink,
+    coid: str,
+    *,
+    qty: int | None = None,
+    limit_price: Price | None = None,
+    stop_price: Price | None = None,
+) -> ModifyOrder:
+    return ModifyOrder(
+        broker_order_id=link.broker_order_id,
+        client_order_id=coid,
+        qty=qty,
+        limit_price=limit_price,
+        stop_price=stop_price,
+    )

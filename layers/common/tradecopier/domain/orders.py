@@ -3,6 +3,7 @@ link from a leader order to the follower order that copied it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from pydantic import Field
@@ -64,3 +65,32 @@ class OrderLink(StrictModel):
     leg: Leg | None = None
     parent_broker_order_id: str | None = None
     leg_order_ids: dict[Leg, str] = Field(default_factory=dict)
+
+
+# --- commands an adapter carries out on an existing order or position ---------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModifyOrder:
+    """Change a working order to these absolute values (``None``: leave that field as it is).
+    ``client_order_id`` is the modify's own deterministic id (brokers that tag commands keep it)."""
+
+    broker_order_id: str
+    client_order_id: str
+    qty: int | None = None
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    broker_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenPosition:
+    """Cancel every working order in ``symbol`` and close its position with one market order
+    carrying ``client_order_id``."""
+
+    symbol: Symbol
+    client_order_id: str

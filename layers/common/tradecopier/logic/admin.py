@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
 from tradecopier.brokers.registry import open_broker
-from tradecopier.dal.copier_store import GroupItem, ItemExists, ItemMissing, StoredEvent
+from tradecopier.dal.copier import GroupItem, ItemExists, ItemMissing, StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.domain.enums import BrokerName
 from tradecopier.domain.errors import AccountInUse, NotFound, ProvisioningFailed
+from tradecopier.fanout.errors import ProvisioningError
+from tradecopier.fanout.names import follower_queue_name
 from tradecopier.logic.services import Services
 from tradecopier.logic.tokens import hash_token, new_token
 from tradecopier.observability import MetricName, count, logger
-from tradecopier.provisioning import ProvisioningError, follower_queue_name
 
 _GROUP_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -31,7 +31,7 @@ def _account_in_use(account_id: str) -> AccountInUse:
 
 def create_group(services: Services, name: str, leader: Account) -> tuple[Group, str]:
     """Creates a group; returns it with its webhook token (shown once, stored only as a hash)."""
-    group = Group(group_id=new_group_id(), name=name, leader=leader, created_at=datetime.now(UTC))
+    group = Group(group_id=new_group_id(), name=name, leader=leader, created_at=services.clock())
     token = new_token()
     try:
         services.store.create_group(group, hash_token(token))
@@ -56,7 +56,7 @@ def delete_group(services: Services, group_id: str) -> None:
     group = load_group(services, group_id)
     for follower in group.followers:
         remove_follower(services, group_id, follower.follower.account_id)
-    _provision("remove group topics", lambda: services.provisioner.remove_group_topics(group.topic_arns))
+    _provision("remove group topics", lambda: services.topics.remove_group_topics(group.topic_arns))
     services.store.delete_group(group)
 
 
@@ -108,13 +108,13 @@ def add_follower(services: Services, group_id: str, account: Account, settings: 
     group = load_group(services, group_id)
     topic = _provision(
         "choose the group topic",
-        lambda: services.provisioner.choose_topic_for_new_follower(group_id, group.topic_arns),
+        lambda: services.topics.choose_topic_for_new_follower(group_id, group.topic_arns),
     )
     if topic.topic_arn not in group.topic_arns:
         store.set_topic_arns(group_id, [*group.topic_arns, topic.topic_arn])
     resources = _provision(
         "provision the follower queue",
-        lambda: services.provisioner.ensure_follower(group_id, account.account_id, topic.topic_arn),
+        lambda: services.followers.ensure_follower(group_id, account.account_id, topic.topic_arn),
     )
     store.mark_provisioned(
         group_id,
@@ -156,9 +156,7 @@ def remove_follower(services: Services, group_id: str, account_id: str) -> None:
     copy log never shows a copy that will not come.
     """
     get_follower(services, group_id, account_id)
-    _provision(
-        "remove the follower queue", lambda: services.provisioner.remove_follower(group_id, account_id)
-    )
+    _provision("remove the follower queue", lambda: services.followers.remove_follower(group_id, account_id))
     queue_name = follower_queue_name(services.settings.resource_prefix, group_id, account_id)
     services.store.delete_follower(group_id, account_id, queue_name)
     services.store.skip_pending_copies_of_removed(

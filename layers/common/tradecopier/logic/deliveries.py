@@ -52,10 +52,10 @@ def copy_record(record: SQSRecord) -> None:
         return open_broker(follower.account_id, follower.broker, follower.simulate, services.settings)
 
     try:
-        copy_event(delivery, store=services.store, open_broker=broker_for)
+        copy_event(delivery, store=services.store, open_broker=broker_for, clock=services.clock)
     except CopyRetry:
         raise
     except Exception as error:
         if not delivery.is_last_attempt:
             raise
-        give_up(error, delivery, services.store)
+        give_up(error, delivery, services.store, services.clock)

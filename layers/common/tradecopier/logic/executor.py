@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected
-from tradecopier.dal.copier_store import CopierStore, CopyAlreadyFinal
+from tradecopier.clock import Clock, utc_now
+from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.decide import Cancel, CopyDecision, Flatten, Modify, NoCopy, Place, decide
 from tradecopier.domain.enums import CopyStatus
 from tradecopier.domain.events import AcceptedEvent, OrderModified, OrderPlaced, PositionFlattened
-from tradecopier.domain.orders import OrderLink
+from tradecopier.domain.orders import CancelOrder, FlattenPosition, OrderLink
 from tradecopier.observability import MetricName, count, logger
 
 BrokerOpener = Callable[[Follower], BrokerAccount]
@@ -62,18 +62,17 @@ class Outcome:
     new_link: OrderLink | None = None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _leader_order_id(accepted: AcceptedEvent) -> str | None:
     event = accepted.event
     return None if isinstance(event, PositionFlattened) else event.order_id
 
 
-def copy_event(delivery: Delivery, *, store: CopierStore, open_broker: BrokerOpener) -> CopyRecord | None:
+def copy_event(
+    delivery: Delivery, *, store: CopierStore, open_broker: BrokerOpener, clock: Clock = utc_now
+) -> CopyRecord | None:
     """Copies one event onto one follower and records the outcome. Returns the record written,
-    or None when there was nothing to write (duplicate delivery, follower not in the event)."""
+    or None when there was nothing to write (duplicate delivery, follower not in the event).
+    ``clock`` stamps the copy record (``updated_at``, ``latency_ms``) and the order link's TTL."""
     accepted = delivery.accepted
     event_id = accepted.event.event_id
     inputs = store.load_copy_inputs(
@@ -97,10 +96,10 @@ def copy_event(delivery: Delivery, *, store: CopierStore, open_broker: BrokerOpe
     try:
         outcome = _act(decision, delivery, inputs.follower, open_broker)
         if outcome.new_link is not None:
-            store.put_link(outcome.new_link, _now())
+            store.put_link(outcome.new_link, clock())
     except Exception as error:
-        return _handle_failure(error, delivery, store)
-    return _record(delivery, outcome, store)
+        return _handle_failure(error, delivery, store, clock)
+    return _record(delivery, outcome, store, clock)
 
 
 def _act(
@@ -131,23 +130,17 @@ def _act_on_broker(decision: CopyDecision, delivery: Delivery, broker: BrokerAcc
         return _placed(order, detail=decision.sizing, new_link=link)
     if isinstance(decision, Modify):
         assert isinstance(event, OrderModified)
-        order = broker.modify(
-            decision.link.broker_order_id,
-            qty=decision.qty,
-            limit_price=decision.limit_price,
-            stop_price=decision.stop_price,
-            client_order_id=decision.client_order_id,
-        )
+        order = broker.modify(decision.command)
         replaced = order.broker_order_id != decision.link.broker_order_id
         new_link = (
             decision.link.model_copy(update={"broker_order_id": order.broker_order_id}) if replaced else None
         )
         return _placed(order, detail=decision.sizing, new_link=new_link)
     if isinstance(decision, Cancel):
-        order = broker.cancel(decision.link.broker_order_id)
+        order = broker.cancel(CancelOrder(decision.link.broker_order_id))
         return _placed(order, reason=decision.reason, detail="cancelled")
     assert isinstance(decision, Flatten)
-    result = broker.flatten(decision.symbol, decision.client_order_id)
+    result = broker.flatten(FlattenPosition(decision.symbol, decision.client_order_id))
     closing = result.closing_order
     detail = f"cancelled {len(result.cancelled_order_ids)} working order(s); " + (
         f"closed {closing.qty} with {closing.side}" if closing else "no position to close"
@@ -180,7 +173,9 @@ def _placed(
     )
 
 
-def _handle_failure(error: Exception, delivery: Delivery, store: CopierStore) -> CopyRecord | None:
+def _handle_failure(
+    error: Exception, delivery: Delivery, store: CopierStore, clock: Clock
+) -> CopyRecord | None:
     """Transient failure: retry through SQS; on the last attempt lock the follower first.
 
     A FIFO dead-letter queue breaks order, so before this message can be dead-lettered the
@@ -201,14 +196,16 @@ def _handle_failure(error: Exception, delivery: Delivery, store: CopierStore) ->
                 account_id=delivery.account_id,
                 reason=f"{attempts} failed: {reason}",
                 attempts=delivery.attempt,
-                updated_at=_now(),
+                updated_at=clock(),
             ),
         )
         raise CopyRetry(reason) from error
-    return give_up(error, delivery, store)
+    return give_up(error, delivery, store, clock)
 
 
-def give_up(error: Exception, delivery: Delivery, store: CopierStore) -> CopyRecord | None:
+def give_up(
+    error: Exception, delivery: Delivery, store: CopierStore, clock: Clock = utc_now
+) -> CopyRecord | None:
     """The last attempt failed: lock the follower with the reason, then record the copy failed.
 
     Called for any error, not only broker ones, so that no message reaches the FIFO DLQ (which
@@ -223,7 +220,7 @@ def give_up(error: Exception, delivery: Delivery, store: CopierStore) -> CopyRec
     count(MetricName.FOLLOWERS_LOCKED)
     logger.error("copy failed; follower locked", extra={"reason": reason})
     return _record(
-        delivery, Outcome(CopyStatus.FAILED, reason=f"{reason} ({attempts}); follower locked"), store
+        delivery, Outcome(CopyStatus.FAILED, reason=f"{reason} ({attempts}); follower locked"), store, clock
     )
 
 
@@ -234,8 +231,8 @@ def _record_quietly(store: CopierStore, delivery: Delivery, record: CopyRecord) 
         logger.exception("could not note the failed attempt")
 
 
-def _record(delivery: Delivery, outcome: Outcome, store: CopierStore) -> CopyRecord | None:
-    moment = _now()
+def _record(delivery: Delivery, outcome: Outcome, store: CopierStore, clock: Clock) -> CopyRecord | None:
+    moment = clock()
     latency_ms = int((moment - delivery.accepted.received_at).total_seconds() * 1000)
     record = CopyRecord(
         account_id=delivery.account_id,

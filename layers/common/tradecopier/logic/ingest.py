@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
-from tradecopier.dal.copier_store import CopierStore, ItemExists
+from tradecopier.clock import Clock, utc_now
+from tradecopier.dal.copier import CopierStore, EventExists
 from tradecopier.domain.errors import NotFound, PublishFailed, Unauthorized
 from tradecopier.domain.events import AcceptedEvent, LeaderEvent
+from tradecopier.fanout.publish import Publisher, PublishError
 from tradecopier.logic.tokens import token_matches
 from tradecopier.observability import MetricName, count, logger
-from tradecopier.provisioning import Provisioner, PublishError
 
 # SNS FIFO drops a message whose deduplication id it saw in the last 5 minutes. Within that
 # window a repeated event is published again: harmless if the first publish went through, and
@@ -48,8 +49,8 @@ def ingest_event(
     token: str | None,
     *,
     store: CopierStore,
-    publisher: Provisioner,
-    now: datetime | None = None,
+    publisher: Publisher,
+    clock: Clock = utc_now,
 ) -> IngestResult:
     logger.set_correlation_id(event.event_id)
     group = store.get_group(group_id)
@@ -58,15 +59,14 @@ def ingest_event(
     if not token_matches(token, group.token_hash):
         raise Unauthorized("the webhook token is missing or wrong")
 
-    accepted = AcceptedEvent(group_id=group_id, received_at=now or datetime.now(UTC), event=event)
+    accepted = AcceptedEvent(group_id=group_id, received_at=clock(), event=event)
     followers = [follower.account_id for follower in group.provisioned_followers]
     try:
         store.put_event(accepted, followers)
-    except ItemExists as duplicate:
-        if duplicate.existing is not None:
-            stored = store.stored_event_from(duplicate.existing)
-            if stored.copies and accepted.received_at - stored.accepted.received_at < SNS_DEDUP_WINDOW:
-                _publish(publisher, group.topic_arns, stored.accepted)
+    except EventExists as duplicate:
+        stored = duplicate.stored
+        if stored and stored.copies and accepted.received_at - stored.accepted.received_at < SNS_DEDUP_WINDOW:
+            _publish(publisher, group.topic_arns, stored.accepted)
         count(MetricName.EVENTS_DUPLICATE)
         return IngestResult(event.event_id, "duplicate")
 
@@ -82,7 +82,7 @@ def ingest_event(
     return IngestResult(event.event_id, "accepted")
 
 
-def _publish(publisher: Provisioner, topic_arns: list[str], accepted: AcceptedEvent) -> None:
+def _publish(publisher: Publisher, topic_arns: list[str], accepted: AcceptedEvent) -> None:
     try:
         publisher.publish(
             topic_arns,

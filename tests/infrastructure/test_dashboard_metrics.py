@@ -9,21 +9,13 @@ dashboard is invisible. Both are caught here. Each check returns a list of probl
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import sys
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from devstack.tables import load_template
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+from tests.infrastructure.conftest import REPO_ROOT
 
 try:
     from tradecopier import observability
@@ -46,16 +38,6 @@ class MetricRef:
     namespace: str
     name: str
     dimensions: tuple[tuple[str, str], ...]
-
-
-@cache
-def _template() -> dict[str, Any]:
-    return load_template(TEMPLATE_PATH)
-
-
-@pytest.fixture
-def template() -> dict[str, Any]:
-    return copy.deepcopy(_template())
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""tradecopier.provisioning against moto: in-process (``mock_aws``) and over HTTP (moto server).
+"""tradecopier.fanout against moto: in-process (``mock_aws``) and over HTTP (moto server).
 
 Moto facts these tests pin down (the local stack relies on them; if moto changes, they fail):
 
@@ -34,16 +34,13 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from tradecopier import observability, provisioning
-from tradecopier.provisioning import (
-    FIFO_TOPIC_MAX_SUBSCRIPTIONS,
-    FollowerResources,
-    Provisioner,
-    ProvisioningError,
-    PublishError,
-    follower_dlq_name,
-    follower_queue_name,
-)
+from tradecopier import aws as tc_aws
+from tradecopier import observability
+from tradecopier.fanout.errors import ProvisioningError
+from tradecopier.fanout.followers import FollowerQueues, FollowerResources
+from tradecopier.fanout.names import follower_dlq_name, follower_queue_name
+from tradecopier.fanout.publish import PublishError, SnsPublisher
+from tradecopier.fanout.topics import FIFO_TOPIC_MAX_SUBSCRIPTIONS, GroupTopics
 from tradecopier.settings import Settings
 
 REGION = "us-east-1"
@@ -64,6 +61,15 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings.model_validate(values)
 
 
+@dataclass(frozen=True)
+class Fanout:
+    """The three fan-out parts the admin and ingest functions use, on the same clients."""
+
+    topics: GroupTopics
+    followers: FollowerQueues
+    publisher: SnsPublisher
+
+
 @dataclass
 class Aws:
     sqs: Any
@@ -72,14 +78,13 @@ class Aws:
     iam: Any
     cloudwatch: Any = None
 
-    def provisioner(self, **overrides: Any) -> Provisioner:
-        return Provisioner(
-            make_settings(**overrides),
-            sqs=self.sqs,
-            sns=self.sns,
-            lambda_=self.lambda_,
-            cloudwatch=self.cloudwatch,
+    def fanout(self, **overrides: Any) -> Fanout:
+        settings = make_settings(**overrides)
+        topics = GroupTopics(settings, sns=self.sns)
+        followers = FollowerQueues(
+            settings, topics, sqs=self.sqs, lambda_=self.lambda_, cloudwatch=self.cloudwatch
         )
+        return Fanout(topics=topics, followers=followers, publisher=SnsPublisher(sns=self.sns))
 
     def queue_names(self) -> list[str]:
         urls = self.sqs.list_queues(QueueNamePrefix=PREFIX).get("QueueUrls", [])
@@ -184,9 +189,9 @@ def fail_once(client: Any, operation: str, error: Exception | None = None, *, sk
 
 
 def test_group_topic_is_fifo_tagged_and_idempotent(aws: Aws) -> None:
-    prov = aws.provisioner()
-    first = prov.ensure_group_topic(GROUP)
-    again = prov.ensure_group_topic(GROUP)
+    fan = aws.fanout()
+    first = fan.topics.ensure_group_topic(GROUP)
+    again = fan.topics.ensure_group_topic(GROUP)
     assert first == again
     assert first.shard == 0
     assert first.topic_arn.endswith(f":{PREFIX}-g-{GROUP}-0.fifo")
@@ -200,7 +205,7 @@ def test_group_topic_is_fifo_tagged_and_idempotent(aws: Aws) -> None:
 
 def test_group_topic_name_is_validated(aws: Aws) -> None:
     with pytest.raises(ValueError, match="topic name"):
-        aws.provisioner().ensure_group_topic("bad group!")
+        aws.fanout().topics.ensure_group_topic("bad group!")
 
 
 def _fill(aws: Aws, topic_arn: str, count: int, start: int = 0) -> None:
@@ -211,36 +216,36 @@ def _fill(aws: Aws, topic_arn: str, count: int, start: int = 0) -> None:
 
 
 def test_shard_selection(aws: Aws) -> None:
-    prov = aws.provisioner()
-    first = prov.choose_topic_for_new_follower(GROUP, [])
+    fan = aws.fanout()
+    first = fan.topics.choose_topic_for_new_follower(GROUP, [])
     assert first.shard == 0
 
     started = time.perf_counter()
     _fill(aws, first.topic_arn, FIFO_TOPIC_MAX_SUBSCRIPTIONS - 1)
     fill_seconds = time.perf_counter() - started
     assert fill_seconds < 10, f"moto took {fill_seconds:.1f}s for 99 subscriptions"
-    assert prov.choose_topic_for_new_follower(GROUP, [first.topic_arn]) == first  # 99: still room
+    assert fan.topics.choose_topic_for_new_follower(GROUP, [first.topic_arn]) == first  # 99: still room
 
     _fill(aws, first.topic_arn, 1, start=99)  # 100: full
-    second = prov.choose_topic_for_new_follower(GROUP, [first.topic_arn])
+    second = fan.topics.choose_topic_for_new_follower(GROUP, [first.topic_arn])
     assert second.shard == 1
     assert second.topic_arn.endswith(f"-g-{GROUP}-1.fifo")
     # asking again (e.g. a retry) with both known does not create a third shard
-    assert prov.choose_topic_for_new_follower(GROUP, [second.topic_arn, first.topic_arn]) == second
+    assert fan.topics.choose_topic_for_new_follower(GROUP, [second.topic_arn, first.topic_arn]) == second
     assert len(aws.sns.list_topics()["Topics"]) == 2
 
 
 @pytest.mark.slow
 def test_shard_selection_with_101_real_followers(aws: Aws) -> None:
     """Real followers, no faking (moto: about 2.5 s for 101 ensure_follower calls)."""
-    prov = aws.provisioner()
+    fan = aws.fanout()
     topics: list[str] = []
     placed = []
     for i in range(FIFO_TOPIC_MAX_SUBSCRIPTIONS + 1):
-        topic = prov.choose_topic_for_new_follower(GROUP, topics)
+        topic = fan.topics.choose_topic_for_new_follower(GROUP, topics)
         if topic.topic_arn not in topics:
             topics.append(topic.topic_arn)
-        placed.append(prov.ensure_follower(GROUP, f"acct-{i}", topic.topic_arn))
+        placed.append(fan.followers.ensure_follower(GROUP, f"acct-{i}", topic.topic_arn))
     assert len(topics) == 2
     assert [len(aws.subscriptions(t)) for t in topics] == [FIFO_TOPIC_MAX_SUBSCRIPTIONS, 1]
     assert placed[-1].topic_arn == topics[1] and placed[-2].topic_arn == topics[0]
@@ -249,8 +254,8 @@ def test_shard_selection_with_101_real_followers(aws: Aws) -> None:
 
 def test_shard_selection_counts_pending_subscriptions(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     """A full page of which some are pending confirmation still counts as full."""
-    prov = aws.provisioner()
-    topic = prov.ensure_group_topic(GROUP)
+    fan = aws.fanout()
+    topic = fan.topics.ensure_group_topic(GROUP)
     page = [{"SubscriptionArn": "PendingConfirmation", "Endpoint": "x"}] * 40 + [
         {"SubscriptionArn": f"{topic.topic_arn}:{i}", "Endpoint": "y"} for i in range(60)
     ]
@@ -265,15 +270,15 @@ def test_shard_selection_counts_pending_subscriptions(aws: Aws, monkeypatch: pyt
         "get_paginator",
         lambda name: FakePaginator() if name == "list_subscriptions_by_topic" else real(name),
     )
-    assert prov.choose_topic_for_new_follower(GROUP, [topic.topic_arn]).shard == 1
+    assert fan.topics.choose_topic_for_new_follower(GROUP, [topic.topic_arn]).shard == 1
 
 
 def test_remove_group_topics(aws: Aws) -> None:
-    prov = aws.provisioner()
-    topics = [prov.ensure_group_topic(GROUP, shard).topic_arn for shard in (0, 1)]
+    fan = aws.fanout()
+    topics = [fan.topics.ensure_group_topic(GROUP, shard).topic_arn for shard in (0, 1)]
     _fill(aws, topics[1], 3)
-    prov.remove_group_topics(topics)
-    prov.remove_group_topics(topics)  # already gone: fine
+    fan.topics.remove_group_topics(topics)
+    fan.topics.remove_group_topics(topics)  # already gone: fine
     assert aws.sns.list_topics()["Topics"] == []
     assert aws.sns.list_subscriptions()["Subscriptions"] == []
 
@@ -318,11 +323,11 @@ def _assert_follower(aws: Aws, res: FollowerResources, account: str, **expected:
 
 
 def test_ensure_follower_creates_everything_and_twice_is_the_same(aws: Aws) -> None:
-    prov = aws.provisioner()
-    topic = prov.ensure_group_topic(GROUP)
+    fan = aws.fanout()
+    topic = fan.topics.ensure_group_topic(GROUP)
     account = "tradovate:DEMO.12345"
-    first = prov.ensure_follower(GROUP, account, topic.topic_arn)
-    second = prov.ensure_follower(GROUP, account, topic.topic_arn)
+    first = fan.followers.ensure_follower(GROUP, account, topic.topic_arn)
+    second = fan.followers.ensure_follower(GROUP, account, topic.topic_arn)
     assert first == second
     assert first.queue_url.endswith("/" + follower_queue_name(PREFIX, GROUP, account))
     assert first.dlq_url.endswith("/" + follower_dlq_name(PREFIX, GROUP, account))
@@ -335,30 +340,30 @@ def test_ensure_follower_creates_everything_and_twice_is_the_same(aws: Aws) -> N
 
 
 def test_ensure_follower_converges_changed_settings(aws: Aws) -> None:
-    topic = aws.provisioner().ensure_group_topic(GROUP)
-    first = aws.provisioner().ensure_follower(GROUP, "acct-1", topic.topic_arn)
-    changed = aws.provisioner(
+    topic = aws.fanout().topics.ensure_group_topic(GROUP)
+    first = aws.fanout().followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
+    changed = aws.fanout(
         follower_queue_visibility_seconds=90, follower_max_receive_count=3, follower_max_concurrency=7
-    ).ensure_follower(GROUP, "acct-1", topic.topic_arn)
+    ).followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
     assert changed == first
     _assert_follower(aws, changed, "acct-1", visibility=90, max_receive=3, concurrency=7)
 
 
 def test_ensure_follower_moves_to_another_shard(aws: Aws) -> None:
-    prov = aws.provisioner()
-    shard0 = prov.ensure_group_topic(GROUP, 0).topic_arn
-    shard1 = prov.ensure_group_topic(GROUP, 1).topic_arn
-    on0 = prov.ensure_follower(GROUP, "acct-1", shard0)
-    on1 = prov.ensure_follower(GROUP, "acct-1", shard1)
+    fan = aws.fanout()
+    shard0 = fan.topics.ensure_group_topic(GROUP, 0).topic_arn
+    shard1 = fan.topics.ensure_group_topic(GROUP, 1).topic_arn
+    on0 = fan.followers.ensure_follower(GROUP, "acct-1", shard0)
+    on1 = fan.followers.ensure_follower(GROUP, "acct-1", shard1)
     assert on1.queue_url == on0.queue_url and on1.mapping_uuid == on0.mapping_uuid
     assert aws.subscriptions(shard0) == []
     _assert_follower(aws, on1, "acct-1")
 
 
 def test_ensure_follower_needs_the_executor_name(aws: Aws, failures: list[str]) -> None:
-    topic = aws.provisioner().ensure_group_topic(GROUP)
+    topic = aws.fanout().topics.ensure_group_topic(GROUP)
     with pytest.raises(ProvisioningError) as error:
-        aws.provisioner(executor_function_name="").ensure_follower(GROUP, "acct-1", topic.topic_arn)
+        aws.fanout(executor_function_name="").followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
     assert error.value.step == "event_source_mapping"
     assert aws.queue_names() == []  # checked before anything is created
     assert failures == ["ProvisioningFailures"]
@@ -377,8 +382,8 @@ def test_ensure_follower_needs_the_executor_name(aws: Aws, failures: list[str]) 
 def test_ensure_follower_resumes_after_a_failure(
     aws: Aws, failures: list[str], operation: str, skip: int, step: str
 ) -> None:
-    prov = aws.provisioner()
-    topic = prov.ensure_group_topic(GROUP)
+    fan = aws.fanout()
+    topic = fan.topics.ensure_group_topic(GROUP)
     client = (
         aws.lambda_
         if operation == "CreateEventSourceMapping"
@@ -388,27 +393,27 @@ def test_ensure_follower_resumes_after_a_failure(
     )
     fail_once(client, operation, skip=skip)
     with pytest.raises(ProvisioningError) as error:
-        prov.ensure_follower(GROUP, "acct-1", topic.topic_arn)
+        fan.followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
     assert error.value.step == step
     assert "InternalError" in error.value.detail
     assert failures == ["ProvisioningFailures"]
 
-    resumed = prov.ensure_follower(GROUP, "acct-1", topic.topic_arn)
+    resumed = fan.followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
     _assert_follower(aws, resumed, "acct-1")
     assert len(aws.queue_names()) == 2
-    assert prov.ensure_follower(GROUP, "acct-1", topic.topic_arn) == resumed
+    assert fan.followers.ensure_follower(GROUP, "acct-1", topic.topic_arn) == resumed
 
 
 def test_connection_errors_become_provisioning_errors(aws: Aws, failures: list[str]) -> None:
-    prov = aws.provisioner()
-    topic = prov.ensure_group_topic(GROUP)
+    fan = aws.fanout()
+    topic = fan.topics.ensure_group_topic(GROUP)
     fail_once(aws.lambda_, "ListEventSourceMappings", EndpointConnectionError(endpoint_url="https://lambda"))
     with pytest.raises(ProvisioningError) as error:
-        prov.ensure_follower(GROUP, "acct-1", topic.topic_arn)
+        fan.followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
     assert error.value.step == "event_source_mapping"
     assert "EndpointConnectionError" in error.value.detail
     assert failures == ["ProvisioningFailures"]
-    _assert_follower(aws, prov.ensure_follower(GROUP, "acct-1", topic.topic_arn), "acct-1")
+    _assert_follower(aws, fan.followers.ensure_follower(GROUP, "acct-1", topic.topic_arn), "acct-1")
 
 
 def _nothing_left(aws: Aws, topic_arn: str, queue_arn: str) -> None:
@@ -419,50 +424,50 @@ def _nothing_left(aws: Aws, topic_arn: str, queue_arn: str) -> None:
 
 
 def test_remove_follower_leaves_nothing_and_is_repeatable(aws: Aws) -> None:
-    prov = aws.provisioner()
-    topic = prov.ensure_group_topic(GROUP)
-    keep = prov.ensure_follower(GROUP, "acct-keep", topic.topic_arn)
-    gone = prov.ensure_follower(GROUP, "acct-1", topic.topic_arn)
-    prov.remove_follower(GROUP, "acct-1")
-    prov.remove_follower(GROUP, "acct-1")  # already gone
-    prov.remove_follower(GROUP, "never-provisioned")
+    fan = aws.fanout()
+    topic = fan.topics.ensure_group_topic(GROUP)
+    keep = fan.followers.ensure_follower(GROUP, "acct-keep", topic.topic_arn)
+    gone = fan.followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
+    fan.followers.remove_follower(GROUP, "acct-1")
+    fan.followers.remove_follower(GROUP, "acct-1")  # already gone
+    fan.followers.remove_follower(GROUP, "never-provisioned")
     assert [s["Endpoint"] for s in aws.subscriptions(topic.topic_arn)] == [keep.queue_arn]
     assert aws.mappings(gone.queue_arn) == []
     _assert_follower(aws, keep, "acct-keep")  # the other follower is untouched
-    prov.remove_follower(GROUP, "acct-keep")
+    fan.followers.remove_follower(GROUP, "acct-keep")
     _nothing_left(aws, topic.topic_arn, keep.queue_arn)
 
 
 def test_remove_follower_after_a_half_done_ensure(aws: Aws, failures: list[str]) -> None:
-    prov = aws.provisioner()
-    topic = prov.ensure_group_topic(GROUP)
+    fan = aws.fanout()
+    topic = fan.topics.ensure_group_topic(GROUP)
     fail_once(aws.lambda_, "CreateEventSourceMapping")
     with pytest.raises(ProvisioningError):
-        prov.ensure_follower(GROUP, "acct-1", topic.topic_arn)
-    prov.remove_follower(GROUP, "acct-1")
+        fan.followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
+    fan.followers.remove_follower(GROUP, "acct-1")
     assert aws.queue_names() == [] and aws.subscriptions(topic.topic_arn) == []
 
 
 def test_remove_follower_resumes_after_a_failure(aws: Aws, failures: list[str]) -> None:
-    prov = aws.provisioner()
-    topic = prov.ensure_group_topic(GROUP)
-    res = prov.ensure_follower(GROUP, "acct-1", topic.topic_arn)
+    fan = aws.fanout()
+    topic = fan.topics.ensure_group_topic(GROUP)
+    res = fan.followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
     fail_once(aws.sqs, "DeleteQueue", skip=1)  # the queue goes, the DLQ does not
     with pytest.raises(ProvisioningError) as error:
-        prov.remove_follower(GROUP, "acct-1")
+        fan.followers.remove_follower(GROUP, "acct-1")
     assert error.value.step == "delete_dlq"
-    prov.remove_follower(GROUP, "acct-1")
+    fan.followers.remove_follower(GROUP, "acct-1")
     _nothing_left(aws, topic.topic_arn, res.queue_arn)
 
 
 def test_remove_follower_when_the_queue_was_deleted_out_of_band(aws: Aws) -> None:
     """Subscription and mapping are found by the queue's name when the queue itself is gone."""
-    prov = aws.provisioner()
-    topic = prov.ensure_group_topic(GROUP)
-    res = prov.ensure_follower(GROUP, "acct-1", topic.topic_arn)
+    fan = aws.fanout()
+    topic = fan.topics.ensure_group_topic(GROUP)
+    res = fan.followers.ensure_follower(GROUP, "acct-1", topic.topic_arn)
     aws.sqs.delete_queue(QueueUrl=res.queue_url)
     assert len(aws.subscriptions(topic.topic_arn)) == 1 and len(aws.mappings(res.queue_arn)) == 1
-    prov.remove_follower(GROUP, "acct-1")
+    fan.followers.remove_follower(GROUP, "acct-1")
     _nothing_left(aws, topic.topic_arn, res.queue_arn)
 
 
@@ -470,17 +475,18 @@ def test_remove_follower_when_the_queue_was_deleted_out_of_band(aws: Aws) -> Non
 
 
 def test_publish_to_two_shards_and_dedup(aws: Aws) -> None:
-    prov = aws.provisioner()
-    shard0 = prov.ensure_group_topic(GROUP, 0).topic_arn
-    shard1 = prov.ensure_group_topic(GROUP, 1).topic_arn
-    a = prov.ensure_follower(GROUP, "acct-a", shard0)
-    b = prov.ensure_follower(GROUP, "acct-b", shard1)
+    fan = aws.fanout()
+    shard0 = fan.topics.ensure_group_topic(GROUP, 0).topic_arn
+    shard1 = fan.topics.ensure_group_topic(GROUP, 1).topic_arn
+    a = fan.followers.ensure_follower(GROUP, "acct-a", shard0)
+    b = fan.followers.ensure_follower(GROUP, "acct-b", shard1)
     for res in (a, b):
         aws.disable_moto_delivery(res)
 
     body = json.dumps({"event_id": "ev-1", "symbol": "NQ"})
-    prov.publish([shard0, shard1], body, GROUP, "ev-1", {"event_id": "ev-1", "empty": ""})
-    prov.publish([shard0, shard1], body, GROUP, "ev-1", {"event_id": "ev-1"})  # a retry: deduplicated
+    fan.publisher.publish([shard0, shard1], body, GROUP, "ev-1", {"event_id": "ev-1", "empty": ""})
+    # a retry: deduplicated
+    fan.publisher.publish([shard0, shard1], body, GROUP, "ev-1", {"event_id": "ev-1"})
     for res in (a, b):
         messages = aws.receive(res.queue_url)
         assert len(messages) == 1
@@ -492,21 +498,21 @@ def test_publish_to_two_shards_and_dedup(aws: Aws) -> None:
 
 
 def test_publish_failure_names_the_topic(aws: Aws) -> None:
-    prov = aws.provisioner()
-    good = prov.ensure_group_topic(GROUP).topic_arn
-    res = prov.ensure_follower(GROUP, "acct-a", good)
+    fan = aws.fanout()
+    good = fan.topics.ensure_group_topic(GROUP).topic_arn
+    res = fan.followers.ensure_follower(GROUP, "acct-a", good)
     aws.disable_moto_delivery(res)
     missing = good.replace("-0.fifo", "-7.fifo")
     with pytest.raises(PublishError) as error:
-        prov.publish([good, missing], "{}", GROUP, "ev-2", {})
+        fan.publisher.publish([good, missing], "{}", GROUP, "ev-2", {})
     assert error.value.topic_arns == [missing]
     assert len(aws.receive(res.queue_url)) == 1  # the good shard still got it
     with pytest.raises(PublishError):
-        prov.publish([], "{}", GROUP, "ev-3", {})
+        fan.publisher.publish([], "{}", GROUP, "ev-3", {})
 
 
 def test_publish_uses_one_cached_sns_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    provisioning.sns_client.cache_clear()
+    tc_aws.clear_clients()
     created: list[str] = []
     real_client: Any = boto3.client
 
@@ -520,15 +526,16 @@ def test_publish_uses_one_cached_sns_client(monkeypatch: pytest.MonkeyPatch) -> 
         topic = sns.create_topic(Name="t.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
         created.clear()
         for dedup in ("a", "b", "c"):
-            Provisioner(make_settings()).publish([topic], "{}", GROUP, dedup, {})
+            SnsPublisher().publish([topic], "{}", GROUP, dedup, {})
     assert created == ["sns"]
-    assert provisioning.sns_client() is provisioning.sns_client()
-    provisioning.sns_client.cache_clear()
+    assert tc_aws.client("sns") is tc_aws.client("sns")
+    tc_aws.clear_clients()
 
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, tradecopier.provisioning; "
+        "import sys, tradecopier.aws, tradecopier.fanout.publish, tradecopier.fanout.topics, "
+        "tradecopier.fanout.followers; "
         "print(sorted(m for m in ('pydantic', 'aws_lambda_powertools', 'moto', 'tradecopier.settings') "
         "if m in sys.modules))"
     )
@@ -589,16 +596,16 @@ def test_server_mode_publish_reaches_the_follower_queue(moto_server: Callable[[s
         sqs=moto_server("sqs"), sns=moto_server("sns"), lambda_=moto_server("lambda"), iam=moto_server("iam")
     )
     create_executor(aws.iam, aws.lambda_)
-    prov = aws.provisioner()
-    topic = prov.choose_topic_for_new_follower(GROUP, [])
-    res = prov.ensure_follower(GROUP, "tradovate:DEMO.1", topic.topic_arn)
-    assert prov.ensure_follower(GROUP, "tradovate:DEMO.1", topic.topic_arn) == res
+    fan = aws.fanout()
+    topic = fan.topics.choose_topic_for_new_follower(GROUP, [])
+    res = fan.followers.ensure_follower(GROUP, "tradovate:DEMO.1", topic.topic_arn)
+    assert fan.followers.ensure_follower(GROUP, "tradovate:DEMO.1", topic.topic_arn) == res
     _assert_follower(aws, res, "tradovate:DEMO.1")
     aws.disable_moto_delivery(res)
 
     body = '{"event_id":"ev-9","side":"buy","qty":"2"}'
-    prov.publish([topic.topic_arn], body, GROUP, "ev-9", {"event_id": "ev-9"})
-    prov.publish([topic.topic_arn], body, GROUP, "ev-9", {"event_id": "ev-9"})  # same dedup id
+    fan.publisher.publish([topic.topic_arn], body, GROUP, "ev-9", {"event_id": "ev-9"})
+    fan.publisher.publish([topic.topic_arn], body, GROUP, "ev-9", {"event_id": "ev-9"})  # same dedup id
     [message] = aws.receive(res.queue_url)
     assert message["Body"] == body
     assert message["Attributes"]["MessageGroupId"] == GROUP
@@ -606,8 +613,8 @@ def test_server_mode_publish_reaches_the_follower_queue(moto_server: Callable[[s
     assert message["Attributes"]["ApproximateReceiveCount"] == "1"
     assert message["MessageAttributes"]["event_id"]["StringValue"] == "ev-9"
 
-    prov.remove_follower(GROUP, "tradovate:DEMO.1")
-    prov.remove_group_topics([topic.topic_arn])
+    fan.followers.remove_follower(GROUP, "tradovate:DEMO.1")
+    fan.topics.remove_group_topics([topic.topic_arn])
     assert aws.queue_names() == []
     assert aws.sns.list_topics()["Topics"] == []
     assert aws.lambda_.list_event_source_mappings()["EventSourceMappings"] == []
@@ -615,10 +622,10 @@ def test_server_mode_publish_reaches_the_follower_queue(moto_server: Callable[[s
 
 def test_each_follower_dlq_gets_an_alarm_that_leaves_with_it(aws: Aws) -> None:
     alerts = aws.sns.create_topic(Name="alerts")["TopicArn"]
-    prov = aws.provisioner(alerts_topic_arn=alerts)
-    topic = prov.ensure_group_topic(GROUP).topic_arn
-    resources = prov.ensure_follower(GROUP, "acct-1", topic)
-    prov.ensure_follower(GROUP, "acct-1", topic)  # idempotent: still one alarm
+    fan = aws.fanout(alerts_topic_arn=alerts)
+    topic = fan.topics.ensure_group_topic(GROUP).topic_arn
+    resources = fan.followers.ensure_follower(GROUP, "acct-1", topic)
+    fan.followers.ensure_follower(GROUP, "acct-1", topic)  # idempotent: still one alarm
     dlq_name = resources.dlq_arn.rsplit(":", 1)[-1]
     [alarm] = aws.cloudwatch.describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
     assert (alarm["AlarmName"], alarm["MetricName"], alarm["AlarmActions"]) == (
@@ -627,13 +634,13 @@ def test_each_follower_dlq_gets_an_alarm_that_leaves_with_it(aws: Aws) -> None:
         [alerts],
     )
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": dlq_name}]
-    prov.remove_follower(GROUP, "acct-1")
+    fan.followers.remove_follower(GROUP, "acct-1")
     assert aws.cloudwatch.describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"] == []
 
 
 def test_follower_queues_use_sse_sqs(aws: Aws) -> None:
-    prov = aws.provisioner()
-    resources = prov.ensure_follower(GROUP, "acct-1", prov.ensure_group_topic(GROUP).topic_arn)
+    fan = aws.fanout()
+    resources = fan.followers.ensure_follower(GROUP, "acct-1", fan.topics.ensure_group_topic(GROUP).topic_arn)
     for url in (resources.queue_url, resources.dlq_url):
         attributes = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         assert attributes.get("SqsManagedSseEnabled") == "true"

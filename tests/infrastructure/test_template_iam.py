@@ -12,15 +12,11 @@ import copy
 import re
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devstack.tables import load_template
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+from tests.infrastructure.conftest import parsed_template
 
 # ---------------------------------------------------------------------------------------------------
 # The contract (API.md). Adding a route to the template without adding it here fails the tests, and
@@ -70,17 +66,6 @@ ALLOWED_MANAGED_POLICIES: dict[str, str] = {
 }
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
-
-
-@cache
-def _template() -> dict[str, Any]:
-    return load_template(TEMPLATE_PATH)
-
-
-@pytest.fixture
-def template() -> dict[str, Any]:
-    """A fresh deep copy of the parsed template.yaml (tests may mutate it)."""
-    return copy.deepcopy(_template())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -410,7 +395,7 @@ def _translate(sam_template: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def _translated() -> dict[str, Any]:
-    return _translate(_template())
+    return _translate(parsed_template())
 
 
 def test_translated_routes_carry_the_expected_security() -> None:

@@ -8,10 +8,7 @@ Rules (what a simple futures broker does, without market data):
   (``None``). Paper has no market data, so there is nothing better to fill at; an unknown price
   never stops a fill, so quantities stay right and only the average price becomes unknown.
 - Limit, stop and stop-limit orders rest as ``working`` and never fill on their own.
-- Positions are signed. The average price is the standard futures one: the weighted average when
-  adding in the same direction, unchanged when reducing, the fill price of the remainder after a
-  flip, and none once flat. It is kept as the exact cost of the open quantity, and shown rounded
-  to 8 decimals when it does not divide exactly.
+- Positions are signed, with the standard futures average price (``fills.py``, pure).
 - One client order id gives one order, whoever races: the order and the claim of its client
   order id are written in one transaction, and a loser reads the winner's order back.
 - Modify changes a working order in place (same ``broker_order_id``; paper is not cancel/replace).
@@ -32,9 +29,8 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from pydantic import ValidationError
 
@@ -45,20 +41,26 @@ from tradecopier.brokers.base import (
     BrokerUnreachable,
     FlattenResult,
 )
-from tradecopier.dal.paper_store import (
+from tradecopier.brokers.paper.fills import PaperPosition, apply_fill
+from tradecopier.brokers.paper.store import (
     MAX_CANCELS_PER_TRANSACTION,
     ClaimItem,
     ClaimKind,
     ClientOrderIdTaken,
     OrderNotWorking,
     PaperOrderItem,
-    PaperPositionItem,
     PaperStore,
     PaperStoreUnavailable,
     WriteConflict,
 )
 from tradecopier.domain.enums import OrderStatus, OrderType, Side, Simulate
-from tradecopier.domain.orders import FollowerOrder, price_rule_violation
+from tradecopier.domain.orders import (
+    CancelOrder,
+    FlattenPosition,
+    FollowerOrder,
+    ModifyOrder,
+    price_rule_violation,
+)
 
 SIMULATED_REJECTION = "simulated rejection (simulate=reject)"
 SIMULATED_DISCONNECT = "simulated disconnect (simulate=disconnect)"
@@ -68,58 +70,10 @@ SIMULATED_DISCONNECT = "simulated disconnect (simulate=disconnect)"
 _MAX_ATTEMPTS = 25
 _MAX_PAUSE_MS = 200
 
-_AVERAGE_QUANTUM = Decimal("0.00000001")
-_COST_QUANTUM = Decimal("0.000000000001")
-
 
 def new_broker_order_id() -> str:
     """``P-`` + 10 base32 characters (50 random bits)."""
     return "P-" + base64.b32encode(secrets.token_bytes(7)).decode("ascii")[:10]
-
-
-def apply_fill(position: PaperPositionItem, side: Side, qty: int, price: Decimal | None) -> PaperPositionItem:
-    """The position after a fill of ``qty`` on ``side`` at ``price`` (``None``: price unknown).
-
-    The position keeps ``cost``, what its open quantity cost, and derives the average from it, so
-    a run of adds gives the exact weighted average rounded once, not a rounding per fill.
-    """
-    before = position.qty
-    change = side.sign * qty
-    after = before + change
-    cost: Decimal | None
-    if after == 0:
-        cost = None
-    elif before == 0 or (before > 0) == (change > 0):
-        if price is None or (before != 0 and position.cost is None):
-            cost = None  # opening or adding at an unknown price: the average is unknown
-        else:
-            cost = (position.cost or Decimal(0)) + price * qty
-    elif (after > 0) == (before > 0):
-        # Reducing: what is left keeps its average, so it keeps its share of the cost.
-        cost = None if position.cost is None else _share(position.cost, abs(after), abs(before))
-        return replace(position, qty=after, cost=cost, last_fill_price=_last(price, position))
-    else:
-        cost = None if price is None else price * abs(after)  # flipped: this fill opened the rest
-    average = None if cost is None else _average(cost, abs(after))
-    return replace(position, qty=after, avg_price=average, cost=cost, last_fill_price=_last(price, position))
-
-
-def _last(price: Decimal | None, position: PaperPositionItem) -> Decimal | None:
-    return price if price is not None else position.last_fill_price
-
-
-def _share(cost: Decimal, part: int, whole: int) -> Decimal:
-    share = cost * part / whole
-    if share * whole != cost * part:  # a repeating decimal: 12 places keep the 8 shown exact
-        share = share.quantize(_COST_QUANTUM, rounding=ROUND_HALF_EVEN)
-    return share
-
-
-def _average(cost: Decimal, qty: int) -> Decimal:
-    # At most 8 decimals, like any price (a flatten may fill at it); exact averages keep their form.
-    average = cost / qty
-    rounded = average.quantize(_AVERAGE_QUANTUM, rounding=ROUND_HALF_EVEN)
-    return average if average == rounded else rounded
 
 
 def _to_broker_order(item: PaperOrderItem) -> BrokerOrder:
@@ -144,13 +98,8 @@ def _not_working(broker_order_id: str, current: PaperOrderItem | None, action: s
     return BrokerRejected(f"order {broker_order_id} is {current.status}, cannot {action}")
 
 
-def _validate_modify(
-    current: PaperOrderItem,
-    *,
-    qty: int | None,
-    limit_price: Decimal | None,
-    stop_price: Decimal | None,
-) -> None:
+def _validate_modify(current: PaperOrderItem, command: ModifyOrder) -> None:
+    qty, limit_price, stop_price = command.qty, command.limit_price, command.stop_price
     takes_limit = current.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
     takes_stop = current.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
     name = current.broker_order_id
@@ -223,8 +172,8 @@ class PaperBroker:
         )
         with _store_reachable():
             for _ in _attempts():
-                position: PaperPositionItem | None = None
-                filled: PaperPositionItem | None = None
+                position: PaperPosition | None = None
+                filled: PaperPosition | None = None
                 if reject_reason is not None:
                     item = self._new_order(order, OrderStatus.REJECTED, reject_reason=reject_reason)
                 elif order.order_type is OrderType.MARKET:
@@ -248,40 +197,26 @@ class PaperBroker:
                 return self._accepted(_to_broker_order(item))
         raise self._busy(order.symbol)
 
-    def modify(
-        self,
-        broker_order_id: str,
-        *,
-        qty: int | None,
-        limit_price: Decimal | None,
-        stop_price: Decimal | None,
-        client_order_id: str,
-    ) -> BrokerOrder:
+    def modify(self, command: ModifyOrder) -> BrokerOrder:
         """Changes a working order in place; the id stays the same. Setting absolute values makes a
-        retried modify harmless, so ``client_order_id`` is only recorded on the order."""
+        retried modify harmless, so ``command.client_order_id`` is only recorded on the order."""
         self._refuse_if_simulated()
+        broker_order_id = command.broker_order_id
         with _store_reachable():
             current = self._store.get_order(self.account_id, broker_order_id)
             if current is None or current.status is not OrderStatus.WORKING:
                 raise _not_working(broker_order_id, current, "modify")
-            _validate_modify(current, qty=qty, limit_price=limit_price, stop_price=stop_price)
+            _validate_modify(current, command)
             try:
-                item = self._store.modify_order(
-                    self.account_id,
-                    broker_order_id,
-                    qty=qty,
-                    limit_price=limit_price,
-                    stop_price=stop_price,
-                    client_order_id=client_order_id,
-                    updated_at=_utc_now(),
-                )
+                item = self._store.modify_order(self.account_id, command, updated_at=_utc_now())
             except OrderNotWorking as lost_race:  # filled or cancelled since it was read
                 raise _not_working(broker_order_id, lost_race.current, "modify") from lost_race
         return self._accepted(_to_broker_order(item))
 
-    def cancel(self, broker_order_id: str) -> BrokerOrder:
+    def cancel(self, command: CancelOrder) -> BrokerOrder:
         """Working → cancelled; an already cancelled order is returned as it is."""
         self._refuse_if_simulated()
+        broker_order_id = command.broker_order_id
         with _store_reachable():
             try:
                 item = self._store.cancel_order(self.account_id, broker_order_id, updated_at=_utc_now())
@@ -292,12 +227,13 @@ class PaperBroker:
                 item = current
         return self._accepted(_to_broker_order(item))
 
-    def flatten(self, symbol: str, client_order_id: str) -> FlattenResult:
-        """Cancels every working order in ``symbol`` and closes the position with a market order
-        carrying ``client_order_id``, all in one transaction; a retried flatten returns the first
-        result and never closes twice. The closing fill price is the last fill price seen in the
-        symbol, else the position's average price: paper has no market data."""
+    def flatten(self, command: FlattenPosition) -> FlattenResult:
+        """Cancels every working order in the symbol and closes the position with a market order
+        carrying the command's client order id, all in one transaction; a retried flatten returns
+        the first result and never closes twice. The closing fill price is the last fill price seen
+        in the symbol, else the position's average price: paper has no market data."""
         self._refuse_if_simulated()
+        symbol, client_order_id = command.symbol, command.client_order_id
         cancelled_early: list[str] = []
         with _store_reachable():
             for _ in _attempts():

@@ -12,7 +12,9 @@ One partition per account, ``pk = ACCOUNT#{account_id}``:
                                      optimistic concurrency (read, compute, write if unchanged).
 
 Every read is strongly consistent: the paper broker answers for state it has just written.
-This module knows items, keys and conditions; the trading rules live in ``brokers.paper``.
+This module knows items, keys and conditions; the trading rules live in ``broker.py`` and the
+position arithmetic in ``fills.py``. A broker's own store is the one place outside ``dal/``
+allowed to touch DynamoDB.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tradecopier.dal.dynamodb import as_int, dynamodb_client, from_item, to_attr, to_item
+from tradecopier import aws
+from tradecopier.brokers.paper.fills import PaperPosition
+from tradecopier.dal.dynamodb import as_int, from_item, to_attr, to_item
 from tradecopier.domain.enums import OrderStatus, OrderType, Side
+from tradecopier.domain.orders import ModifyOrder
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -84,18 +89,6 @@ class PaperOrderItem:
 
 
 @dataclass(frozen=True, slots=True)
-class PaperPositionItem:
-    """A position; ``version`` 0 means no item has been written yet (flat, never traded)."""
-
-    symbol: str
-    qty: int = 0
-    avg_price: Decimal | None = None
-    cost: Decimal | None = None
-    last_fill_price: Decimal | None = None
-    version: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class ClaimItem:
     client_order_id: str
     kind: ClaimKind
@@ -144,8 +137,8 @@ def _order_from(values: dict[str, Any]) -> PaperOrderItem:
     )
 
 
-def _position_from(values: dict[str, Any]) -> PaperPositionItem:
-    return PaperPositionItem(
+def _position_from(values: dict[str, Any]) -> PaperPosition:
+    return PaperPosition(
         symbol=values["symbol"],
         qty=int(values["qty"]),
         avg_price=_decimal(values.get("avg_price")),
@@ -172,8 +165,8 @@ class PaperStore:
 
     @property
     def _client(self) -> DynamoDBClient:
-        # Looked up on every call (it is cached): tests swap endpoints with cache_clear().
-        return dynamodb_client()
+        # Looked up on every call (it is cached): tests swap endpoints with clear_clients().
+        return aws.client("dynamodb")
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -185,14 +178,14 @@ class PaperStore:
         values = self._get(account_id, _claim_sk(client_order_id))
         return None if values is None else _claim_from(values)
 
-    def get_position(self, account_id: str, symbol: str) -> PaperPositionItem:
+    def get_position(self, account_id: str, symbol: str) -> PaperPosition:
         values = self._get(account_id, _position_sk(symbol))
-        return PaperPositionItem(symbol=symbol) if values is None else _position_from(values)
+        return PaperPosition(symbol=symbol) if values is None else _position_from(values)
 
     def list_orders(self, account_id: str) -> list[PaperOrderItem]:
         return [_order_from(values) for values in self._query(account_id, "ORDER#")]
 
-    def list_positions(self, account_id: str) -> list[PaperPositionItem]:
+    def list_positions(self, account_id: str) -> list[PaperPosition]:
         return [_position_from(values) for values in self._query(account_id, "POSITION#")]
 
     # --- writes --------------------------------------------------------------------------------
@@ -202,7 +195,7 @@ class PaperStore:
         account_id: str,
         order: PaperOrderItem,
         *,
-        position: PaperPositionItem | None = None,
+        position: PaperPosition | None = None,
         expected_version: int = 0,
         claim_kind: ClaimKind = ClaimKind.ORDER,
         cancel_order_ids: Sequence[str] = (),
@@ -243,7 +236,7 @@ class PaperStore:
         account_id: str,
         client_order_id: str,
         *,
-        position: PaperPositionItem,
+        position: PaperPosition,
         cancel_order_ids: Sequence[str],
         already_cancelled_ids: Sequence[str] = (),
         updated_at: str,
@@ -275,31 +268,21 @@ class PaperStore:
             {"#updated_at": "updated_at"},
         )
 
-    def modify_order(
-        self,
-        account_id: str,
-        broker_order_id: str,
-        *,
-        qty: int | None,
-        limit_price: Decimal | None,
-        stop_price: Decimal | None,
-        client_order_id: str,
-        updated_at: str,
-    ) -> PaperOrderItem:
-        """Changes the given fields of a working order, in place (same id). Raises
+    def modify_order(self, account_id: str, command: ModifyOrder, *, updated_at: str) -> PaperOrderItem:
+        """Changes the fields ``command`` sets on a working order, in place (same id). Raises
         ``OrderNotWorking`` (with the current order, if any)."""
         changes: dict[str, Any] = {
-            "qty": qty,
-            "limit_price": limit_price,
-            "stop_price": stop_price,
-            "modify_client_order_id": client_order_id,
+            "qty": command.qty,
+            "limit_price": command.limit_price,
+            "stop_price": command.stop_price,
+            "modify_client_order_id": command.client_order_id,
             "updated_at": updated_at,
         }
         present = {name: value for name, value in changes.items() if value is not None}
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in present)
         names = {f"#{name}": name for name in present}
         values = {f":{name}": to_attr(value) for name, value in present.items()}
-        return self._update_working(account_id, broker_order_id, expression, values, names)
+        return self._update_working(account_id, command.broker_order_id, expression, values, names)
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -368,7 +351,7 @@ class PaperStore:
         ]
 
     def _position_put(
-        self, account_id: str, position: PaperPositionItem, expected_version: int
+        self, account_id: str, position: PaperPosition, expected_version: int
     ) -> TransactWriteItemTypeDef:
         values: dict[str, Any] = {
             "symbol": position.symbol,
@@ -395,7 +378,7 @@ class PaperStore:
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            if aws.error_code(error) != "TransactionCanceledException":
                 raise PaperStoreUnavailable(str(error)) from error
             reasons = [reason.get("Code") for reason in _cancellation_reasons(error)]
             failed = {index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
@@ -427,7 +410,7 @@ class PaperStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if aws.error_code(error) == "ConditionalCheckFailedException":
                 raise OrderNotWorking(self.get_order(account_id, broker_order_id)) from error
             raise PaperStoreUnavailable(str(error)) from error
         except BotoCoreError as error:

@@ -1,0 +1,20 @@
+"""The copier table's data layer (see ``keys`` for the table design), behind ``CopierStore``."""
+
+from tradecopier.dal.copier.copy_inputs import CopyInputs
+from tradecopier.dal.copier.errors import CopyAlreadyFinal, EventExists, ItemExists, ItemMissing
+from tradecopier.dal.copier.events import StoredEvent
+from tradecopier.dal.copier.followers import FollowerItem
+from tradecopier.dal.copier.groups import GroupItem
+from tradecopier.dal.copier.store import CopierStore
+
+__all__ = [
+    "CopierStore",
+    "CopyAlreadyFinal",
+    "CopyInputs",
+    "EventExists",
+    "FollowerItem",
+    "GroupItem",
+    "ItemExists",
+    "ItemMissing",
+    "StoredEvent",
+]

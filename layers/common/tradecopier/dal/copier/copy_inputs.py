@@ -1,0 +1,81 @@
+"""The executor's load: follower, claim, the copy entry and the order link of one copy, in one
+strongly consistent BatchGetItem across four item types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tradecopier.dal.copier.claims import claim_from
+from tradecopier.dal.copier.events import copy_from
+from tradecopier.dal.copier.followers import FOLLOWER_FIELDS, follower_from
+from tradecopier.dal.copier.keys import (
+    CLAIM_KIND,
+    EVENT_KIND,
+    FOLLOWER_KIND,
+    LINK_KIND,
+    claim_key,
+    event_key,
+    follower_key,
+    item_kind,
+    link_key,
+)
+from tradecopier.dal.copier.links import link_from
+from tradecopier.dal.copier.table import TableAccess
+from tradecopier.dal.dynamodb import from_item
+from tradecopier.domain.accounts import AccountClaim, Follower
+from tradecopier.domain.copies import CopyRecord
+from tradecopier.domain.orders import OrderLink
+
+
+@dataclass(frozen=True, slots=True)
+class CopyInputs:
+    """What the executor loads, in one strongly consistent read, to decide one copy."""
+
+    event_found: bool
+    follower: Follower | None
+    claim: AccountClaim | None
+    copy: CopyRecord | None
+    link: OrderLink | None
+
+
+class CopyInputsStore(TableAccess):
+    def load_copy_inputs(
+        self, group_id: str, account_id: str, event_id: str, leader_order_id: str | None
+    ) -> CopyInputs:
+        """One strongly consistent BatchGetItem: follower (lock state), claim, copy entry, order link."""
+        keys = [follower_key(group_id, account_id), claim_key(account_id), event_key(group_id, event_id)]
+        if leader_order_id is not None:
+            keys.append(link_key(group_id, leader_order_id, account_id))
+        projection = ", ".join(
+            ["pk", "sk", "group_id", "#role", "broker_order_id", "client_order_id", "symbol", "copies.#acct"]
+            + [f"#{name}" for name in FOLLOWER_FIELDS]
+        )
+        names = {"#acct": account_id, "#role": "role", **{f"#{name}": name for name in FOLLOWER_FIELDS}}
+        request: dict[str, Any] = {
+            self._table: {
+                "Keys": keys,
+                "ConsistentRead": True,
+                "ProjectionExpression": projection,
+                "ExpressionAttributeNames": names,
+            }
+        }
+        found: dict[str, dict[str, Any]] = {}
+        while request:
+            result = self._client.batch_get_item(RequestItems=request)
+            for item in result.get("Responses", {}).get(self._table, []):
+                values = from_item(item)
+                found[item_kind(values)] = values
+            request = result.get("UnprocessedKeys") or {}
+        follower_values = found.get(FOLLOWER_KIND)
+        claim_values = found.get(CLAIM_KIND)
+        event_values = found.get(EVENT_KIND)
+        link_values = found.get(LINK_KIND)
+        copy_values = (event_values or {}).get("copies", {}).get(account_id)
+        return CopyInputs(
+            event_found=event_values is not None,
+            follower=follower_from(follower_values) if follower_values else None,
+            claim=claim_from(account_id, claim_values) if claim_values else None,
+            copy=copy_from(dict(copy_values)) if copy_values else None,
+            link=link_from(group_id, leader_order_id or "", account_id, link_values) if link_values else None,
+        )

@@ -1,0 +1,191 @@
+"""Followers: ``GROUP#{group_id}`` / ``FOLLOWER#{account}``, a follower's settings, lock state and
+provisioning state (read with its group in one Query, see ``groups``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tradecopier.dal.copier.claims import claim_item
+from tradecopier.dal.copier.errors import ItemMissing
+from tradecopier.dal.copier.keys import claim_key, follower_key, group_key, iso, queue_key
+from tradecopier.dal.copier.queues import queue_item
+from tradecopier.dal.copier.table import TableAccess, is_condition_failure
+from tradecopier.dal.dynamodb import from_item, to_attr, to_item
+from tradecopier.domain.accounts import Follower
+from tradecopier.domain.enums import AccountRole, FollowerState
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerItem:
+    """A follower as stored, with its provisioning state."""
+
+    follower: Follower
+    provisioned: bool
+    resources: dict[str, str] = field(default_factory=dict)
+
+
+FOLLOWER_FIELDS = (
+    "account_id",
+    "broker",
+    "multiplier",
+    "max_qty",
+    "rounding",
+    "simulate",
+    "state",
+    "lock_reason",
+    "locked_at",
+)
+
+
+def follower_from(values: dict[str, Any]) -> Follower:
+    fields = {name: values.get(name) for name in FOLLOWER_FIELDS if name in values}
+    max_qty = fields.get("max_qty")
+    if max_qty is not None:
+        fields["max_qty"] = int(max_qty)  # DynamoDB numbers come back as Decimal
+    return Follower.model_validate(fields)
+
+
+def follower_item_from(values: dict[str, Any]) -> FollowerItem:
+    return FollowerItem(
+        follower=follower_from(values),
+        provisioned=bool(values.get("provisioned", False)),
+        resources=dict(values.get("resources", {})),
+    )
+
+
+def _follower_values(follower: Follower) -> dict[str, Any]:
+    values = follower.model_dump(mode="python")
+    values["locked_at"] = iso(follower.locked_at) if follower.locked_at else None
+    return {key: (value.value if hasattr(value, "value") else value) for key, value in values.items()}
+
+
+class FollowerStore(TableAccess):
+    def create_follower(self, group_id: str, follower: Follower) -> None:
+        """Claims the account and creates the (not yet provisioned) follower, atomically.
+
+        Raises ItemExists if the account is claimed anywhere, ItemMissing if the group is gone.
+        """
+        item = {
+            **follower_key(group_id, follower.account_id),
+            **to_item(
+                {
+                    **_follower_values(follower),
+                    "group_id": group_id,
+                    "provisioned": False,
+                    "created_at": iso(self._clock()),
+                }
+            ),
+        }
+        group_exists = {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": group_key(group_id),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        claim = claim_item(follower.account_id, group_id, AccountRole.FOLLOWER)
+        self._transact_create([claim, item], extra=[group_exists])
+
+    def mark_provisioned(
+        self, group_id: str, account_id: str, queue_name: str, resources: dict[str, str]
+    ) -> None:
+        """Records the follower's queue and subscription; from now on ingest sends it copies."""
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": follower_key(group_id, account_id),
+                        "UpdateExpression": "SET provisioned = :yes, resources = :resources",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": {
+                            ":yes": {"BOOL": True},
+                            ":resources": to_attr(resources),
+                        },
+                    }
+                },
+                {"Put": {"TableName": self._table, "Item": queue_item(queue_name, group_id, account_id)}},
+            ]
+        )
+
+    def update_follower_settings(self, group_id: str, account_id: str, settings: dict[str, Any]) -> Follower:
+        """Applies the given settings fields (already validated); returns the follower after."""
+        names = {f"#f{i}": name for i, name in enumerate(settings)}
+        values = {f":v{i}": to_attr(value) for i, value in enumerate(settings.values()) if value is not None}
+        sets = [f"#f{i} = :v{i}" for i, value in enumerate(settings.values()) if value is not None]
+        removes = [f"#f{i}" for i, value in enumerate(settings.values()) if value is None]
+        expression = " ".join(
+            part
+            for part in (
+                f"SET {', '.join(sets)}" if sets else "",
+                f"REMOVE {', '.join(removes)}" if removes else "",
+            )
+            if part
+        )
+        return self._update_follower(group_id, account_id, expression, names, values)
+
+    def _update_follower(
+        self, group_id: str, account_id: str, expression: str, names: dict[str, str], values: dict[str, Any]
+    ) -> Follower:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": follower_key(group_id, account_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ReturnValues": "ALL_NEW",
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            result = self._client.update_item(**kwargs)
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise ItemMissing() from error
+            raise
+        return follower_from(from_item(result["Attributes"]))
+
+    def lock_follower(
+        self, group_id: str, account_id: str, reason: str, *, keep_existing: bool = False
+    ) -> Follower:
+        """Locks the follower. ``keep_existing`` keeps an earlier lock's reason (executor auto-lock)."""
+        expression = "SET #state = :locked, lock_reason = :reason, locked_at = :at"
+        if keep_existing:
+            expression = (
+                "SET #state = :locked, lock_reason = if_not_exists(lock_reason, :reason), "
+                "locked_at = if_not_exists(locked_at, :at)"
+            )
+        return self._update_follower(
+            group_id,
+            account_id,
+            expression,
+            {"#state": "state"},
+            {
+                ":locked": {"S": FollowerState.LOCKED.value},
+                ":reason": {"S": reason},
+                ":at": {"S": iso(self._clock())},
+            },
+        )
+
+    def unlock_follower(self, group_id: str, account_id: str) -> Follower:
+        return self._update_follower(
+            group_id,
+            account_id,
+            "SET #state = :active REMOVE lock_reason, locked_at",
+            {"#state": "state"},
+            {":active": {"S": FollowerState.ACTIVE.value}},
+        )
+
+    def delete_follower(self, group_id: str, account_id: str, queue_name: str) -> None:
+        """Deletes the follower item, its queue-owner item and releases the account claim."""
+        self._client.transact_write_items(
+            TransactItems=[
+                {"Delete": {"TableName": self._table, "Key": follower_key(group_id, account_id)}},
+                {"Delete": {"TableName": self._table, "Key": claim_key(account_id)}},
+                {"Delete": {"TableName": self._table, "Key": queue_key(queue_name)}},
+            ]
+        )

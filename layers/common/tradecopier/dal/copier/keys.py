@@ -1,0 +1,100 @@
+"""The copier's table: groups, followers, account claims, leader events with their copies, order links.
+
+Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gsi1``):
+
+| item          | pk                          | sk                 | gsi1pk / gsi1sk                     |
+|---------------|-----------------------------|--------------------|-------------------------------------|
+| group         | GROUP#{group_id}            | META               | GROUPS / {created_at}#{group_id}    |
+| follower      | GROUP#{group_id}            | FOLLOWER#{account} |                                     |
+| account claim | ACCOUNT#{account_id}        | CLAIM              |                                     |
+| queue owner   | QUEUE#{queue_name}          | QUEUE              |                                     |
+| leader event  | EVENT#{group_id}#{event_id} | EVENT              | EVENTS#{group_id} / {received_at}#… |
+| order link    | LINK#{group_id}#{order_id}  | FOLLOWER#{account} |                                     |
+
+Access patterns (module of ``tradecopier.dal.copier`` in brackets):
+- create group: one transaction, leader claim (``attribute_not_exists``) + group item. [groups]
+- get group with followers: one strongly consistent Query on ``GROUP#{gid}``. [groups]
+- list groups: Query ``gsi1`` on ``GROUPS``. [groups]
+- add follower: one transaction, follower claim (``attribute_not_exists``) + follower item + a
+  condition check that the group exists. The claim is what makes "an account belongs to at most
+  one group, and a leader is never a follower" race-proof: two requests cannot both create it.
+  [followers, claims]
+- mark provisioned: one transaction, the follower's ``provisioned`` flag + the queue-owner item
+  (read by the executor to map a queue to its follower). [followers, queues]
+- lock / unlock: conditional UpdateItem on the follower item. [followers]
+- accept event: one conditional PutItem holding the event and a ``pending`` copy per follower
+  (``attribute_not_exists`` = idempotency on ``event_id``; the existing item comes back on conflict,
+  decoded, in ``EventExists``). [events]
+- executor load: one strongly consistent BatchGetItem: follower, claim, the copy entry, the link.
+  [copy_inputs]
+- record copy: one UpdateItem of ``copies.{acct}``, conditional on it not being final yet. [copies]
+- order link: one PutItem per placed copy (read back by modify/cancel of that leader order). [links]
+- list events of a group, newest first: Query ``gsi1`` on ``EVENTS#{gid}`` (ids only), then
+  BatchGetItem of the events. [events]
+Events and links expire through TTL (``expires_at``) after ``event_retention_days``.
+Timestamps are stored as UTC ISO 8601 with milliseconds and a ``Z`` (``iso``): they sort as text,
+which is what the ``gsi1sk`` orderings rely on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+INDEX = "gsi1"
+GROUPS_INDEX_PK = "GROUPS"
+
+# What ``item_kind`` answers for each item type (the pk and sk prefixes).
+FOLLOWER_KIND = "GROUP|FOLLOWER"
+CLAIM_KIND = "ACCOUNT|CLAIM"
+EVENT_KIND = "EVENT|EVENT"
+LINK_KIND = "LINK|FOLLOWER"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def group_pk(group_id: str) -> str:
+    return f"GROUP#{group_id}"
+
+
+def group_key(group_id: str) -> dict[str, Any]:
+    return {"pk": {"S": group_pk(group_id)}, "sk": {"S": "META"}}
+
+
+def groups_index_sk(created: str, group_id: str) -> str:
+    return f"{created}#{group_id}"
+
+
+def follower_key(group_id: str, account_id: str) -> dict[str, Any]:
+    return {"pk": {"S": group_pk(group_id)}, "sk": {"S": f"FOLLOWER#{account_id}"}}
+
+
+def claim_key(account_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ACCOUNT#{account_id}"}, "sk": {"S": "CLAIM"}}
+
+
+def queue_key(queue_name: str) -> dict[str, Any]:
+    return {"pk": {"S": f"QUEUE#{queue_name}"}, "sk": {"S": "QUEUE"}}
+
+
+def event_key(group_id: str, event_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"EVENT#{group_id}#{event_id}"}, "sk": {"S": "EVENT"}}
+
+
+def events_index_pk(group_id: str) -> str:
+    return f"EVENTS#{group_id}"
+
+
+def events_index_sk(received: str, event_id: str) -> str:
+    return f"{received}#{event_id}"
+
+
+def link_key(group_id: str, leader_order_id: str, account_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"LINK#{group_id}#{leader_order_id}"}, "sk": {"S": f"FOLLOWER#{account_id}"}}
+
+
+def item_kind(values: dict[str, Any]) -> str:
+    """The item type of a decoded item, from its key prefixes (e.g. ``FOLLOWER_KIND``)."""
+    return str(values["pk"]).split("#", 1)[0] + "|" + str(values["sk"]).split("#", 1)[0]
