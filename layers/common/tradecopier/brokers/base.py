@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from pydantic import Field
 
 from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side
 from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
+from tradecopier.domain.risk.state import AccountSnapshot
 from tradecopier.domain.types import Price, StrictModel, Symbol
 
 
@@ -63,6 +65,14 @@ class BrokerPosition(StrictModel):
     avg_price: Price | None = None
 
 
+class BracketOrders(StrictModel):
+    """An entry and the OCO legs placed with it."""
+
+    entry: BrokerOrder
+    take_profit: BrokerOrder | None = None
+    stop_loss: BrokerOrder | None = None
+
+
 class FlattenResult(StrictModel):
     cancelled_order_ids: list[str]
     closing_order: BrokerOrder | None
@@ -75,6 +85,24 @@ class BrokerAccount(Protocol):
 
     def place(self, order: FollowerOrder) -> BrokerOrder:
         """Places ``order``; idempotent on ``order.client_order_id``."""
+        ...
+
+    def place_bracket(self, order: FollowerOrder) -> BracketOrders:
+        """Places an entry with its ``order.bracket`` legs (OCO, working once the entry fills),
+        atomically; idempotent on the entry's ``client_order_id`` (a retry returns the same orders)."""
+        ...
+
+    def position(self, symbol: str) -> BrokerPosition:
+        """The signed position in ``symbol`` (qty 0 when flat): one read."""
+        ...
+
+    def mark(self, symbol: str, price: Decimal) -> list[BrokerOrder]:
+        """The market price of ``symbol`` is now ``price``. A simulated market fills the working
+        orders it crosses and returns them; a real broker has its own market and returns []."""
+        ...
+
+    def snapshot(self) -> AccountSnapshot:
+        """Balance, unrealized P&L and positions, as the risk engine needs them."""
         ...
 
     def modify(self, command: ModifyOrder) -> BrokerOrder:

@@ -47,6 +47,11 @@ def client_order_id(group_id: str, event_id: str, account_id: str) -> str:
     return f"tc-{digest[:40]}"
 
 
+def is_follower_of(claim: AccountClaim | None, group_id: str) -> bool:
+    """Leader protection: only an account claimed as a follower of this group is ever touched."""
+    return claim is not None and claim.role is AccountRole.FOLLOWER and claim.group_id == group_id
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     order: FollowerOrder
@@ -119,7 +124,7 @@ def decide(
     event = accepted.event
     if follower is None:
         return NoCopy(CopyStatus.SKIPPED, "follower was removed from the group before this copy")
-    if claim is None or claim.role is not AccountRole.FOLLOWER or claim.group_id != accepted.group_id:
+    if not is_follower_of(claim, accepted.group_id):
         return NoCopy(
             CopyStatus.REJECTED,
             f"leader protection: account {follower.account_id} is not a follower of this group",
