@@ -1758,8 +1758,8 @@ class FakeTradovate:
                 return _Reply(400, {"errorText": f"{required} is required"})
         order = self._live_order(ctx, body)
         version = self._check_version({**body, "action": order.action}, order.contract_id, need_qty=True)
-        if int(body["orderQty"]) < order.filled:
-            return _failure("UnknownReason", "orderQty is below the filled quantity")
+        if int(body["orderQty"]) <= order.filled:  # not documented: the order could never complete
+            return _failure("UnknownReason", "orderQty must exceed the filled quantity")
         command_id = self._new_id()
         command: Json = {
             "id": command_id,

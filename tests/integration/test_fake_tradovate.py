@@ -465,3 +465,33 @@ def test_cli_prints_working_credentials() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_stop_limit_mit_trailing_stop_and_session_end(client: Client, fake: FakeTradovate) -> None:
+    stop_limit = client.place(orderType="StopLimit", stopPrice=21510.0, price=21505.0)["orderId"]
+    mit = client.place(action="Sell", orderType="MIT", price=21600.0, timeInForce="GTC")["orderId"]
+    trailing = client.place(action="Sell", orderType="TrailingStop", pegDifference=20.0, timeInForce="GTC")
+    day_limit = client.place(orderType="Limit", price=21000.0)["orderId"]
+    fake.set_market_price(client.contract, 21512.0)  # stop triggers; the market is above the limit
+    assert client.status(stop_limit) == "Working"
+    fake.set_market_price(client.contract, 21505.0)
+    assert client.status(stop_limit) == "Filled" and client.get("fill/list").json()[0]["price"] == 21505.0
+    fake.set_market_price(client.contract, 21600.0)  # MIT sells; the trailing stop follows to 21580
+    assert client.status(mit) == "Filled" and client.status(trailing["orderId"]) == "Working"
+    fake.set_market_price(client.contract, 21581.0)
+    assert client.status(trailing["orderId"]) == "Working"
+    fake.set_market_price(client.contract, 21580.0)
+    assert client.status(trailing["orderId"]) == "Filled"
+    fake.end_session()
+    assert client.status(day_limit) == "Expired"
+    assert client.place(orderType="TrailingStopLimit", stopPrice=1.0, price=1.0)["failureReason"] == (
+        "AdvancedTrailingStopUnsupported"
+    )
+
+
+def test_auth_me_and_the_423_fault(client: Client, fake: FakeTradovate) -> None:
+    me = client.get("auth/me").json()
+    assert me["name"] == "alice" and me["userId"] == client.login().json()["userId"]
+    fake.fail_next("account/list", "http423")
+    assert client.get("account/list").status_code == 423
+    assert client.get("account/list").status_code == 200
