@@ -25,8 +25,18 @@ def price_rule_violation(
     return None
 
 
+class Bracket(StrictModel):
+    """The OCO legs placed with an entry: a take-profit ``limit`` and a stop-loss ``stop``, on the
+    side opposite the entry, each for ``qty``, working once the entry fills; one filling cancels
+    the other."""
+
+    qty: Quantity
+    take_profit: Price | None = None
+    stop_loss: Price | None = None
+
+
 class FollowerOrder(StrictModel):
-    """An order the copier sends to one follower's broker."""
+    """An order the copier sends to one follower's broker; ``bracket``: its OCO exit legs."""
 
     client_order_id: str
     account_id: AccountId
@@ -37,6 +47,7 @@ class FollowerOrder(StrictModel):
     limit_price: Price | None = None
     stop_price: Price | None = None
     reference_price: Price | None = None
+    bracket: Bracket | None = None
 
 
 class OrderLink(StrictModel):
