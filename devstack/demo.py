@@ -176,7 +176,7 @@ def run(client: Client, out: Any = print) -> None:
 
 # --- act two: a bracket, a micro follower, an inverse one, and a locked one that still exits -------
 
-ACT_TWO = [
+ACT_TWO: list[tuple[str, dict[str, Any]]] = [
     ("MICRO-1", {"symbol_map": {"NQ": "MNQ"}, "multiplier": 10}),
     ("INVERSE-1", {"inverse": True}),
     ("LOCKED-1", {}),

@@ -33,6 +33,13 @@ class OrderType(StrEnum):
         return self in (OrderType.STOP, OrderType.STOP_LIMIT)
 
 
+class Leg(StrEnum):
+    """Which leg of a bracket an order is: the OCO exits placed with an entry."""
+
+    TAKE_PROFIT = "take_profit"
+    STOP_LOSS = "stop_loss"
+
+
 class TimeInForce(StrEnum):
     """How long a working order lives. Copies are day orders: futures brokers cancel them at the
     session end, as they would the leader's own."""
@@ -76,13 +83,6 @@ class CopyMode(StrEnum):
 
     ORDERS = "orders"
     FILLS = "fills"
-
-
-class Leg(StrEnum):
-    """The role of a bracket leg: the take-profit limit or the stop-loss stop."""
-
-    TAKE_PROFIT = "take_profit"
-    STOP_LOSS = "stop_loss"
 
 
 class AccountRole(StrEnum):

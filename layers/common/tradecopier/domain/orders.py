@@ -28,8 +28,9 @@ def price_rule_violation(
 
 
 class Bracket(StrictModel):
-    """The OCO legs placed with an entry: a take-profit limit and/or a stop-loss stop on the
-    opposite side, for ``qty`` (the part of the entry that opens), working once the entry fills."""
+    """The OCO legs placed with an entry: a take-profit ``limit`` and a stop-loss ``stop``, on the
+    side opposite the entry, each for ``qty``, working once the entry fills; one filling cancels
+    the other."""
 
     qty: Quantity
     take_profit: Price | None = None
@@ -37,7 +38,7 @@ class Bracket(StrictModel):
 
 
 class FollowerOrder(StrictModel):
-    """An order the copier sends to one follower's broker (with its bracket, if any)."""
+    """An order the copier sends to one follower's broker; ``bracket``: its OCO exit legs."""
 
     client_order_id: str
     account_id: AccountId
