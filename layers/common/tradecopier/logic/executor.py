@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected
+from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected, BrokerUnreachable
 from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal, CopyInputs
 from tradecopier.domain.accounts import Follower
@@ -130,9 +130,20 @@ def _decide_and_act(
         return _no_copy(decision)
     try:
         broker = open_broker(follower)
-        _mark(broker, delivery, follower, inputs.link)
+        try:
+            _mark(broker, delivery, follower, inputs.link)
+            position = broker.position(decision.symbol).qty if isinstance(decision, NeedPosition) else None
+        except BrokerUnreachable as unreachable:
+            if not follower.may_only_reduce:
+                raise
+            # Already locked: retrying a broker that is down would only fail again; the copy is
+            # final, and says why no exit could be checked.
+            return Outcome(
+                CopyStatus.SKIPPED,
+                reason=f"follower locked: {follower.lock_reason}; its broker could not be reached to "
+                f"check for an exit ({unreachable.reason})",
+            )
         if isinstance(decision, NeedPosition):
-            position = broker.position(decision.symbol).qty
             decision = decide(accepted, follower, inputs.claim, inputs.link, now=clock(), position=position)
         assert not isinstance(decision, NeedPosition)  # asked once, answered once
         if isinstance(decision, NoCopy):
