@@ -113,7 +113,8 @@ def test_bracket_is_copied_with_working_legs_that_move_and_cancel_each_other(api
     moved = _send(api, group_id, token, order_modified(uid("E"), f"{entry}-sl", stop_price=21425))
     assert moved[straight]["status"] == "placed"
     assert _by_leg(api.orders(straight))["stop_loss"]["stop_price"] == 21425
-    assert _by_leg(api.orders(inverse))["take_profit"]["limit_price"] == 21425  # the swapped leg moved
+    swapped = _by_leg(api.orders(inverse))
+    assert swapped["take_profit"]["limit_price"] == 21425, (moved, swapped)  # the swapped leg moved
 
     # The leader's take-profit fills at 21500: that price marks every follower's market.
     _send(api, group_id, token, order_filled(uid("E"), f"{entry}-tp", qty=1, price=21500, side="sell"))

@@ -12,6 +12,15 @@ from tradecopier.dal.dynamodb import to_item
 from tradecopier.domain.enums import Leg
 from tradecopier.domain.orders import OrderLink
 
+# What the executor's one read projects of a link item.
+LINK_FIELDS = (
+    "broker_order_id",
+    "client_order_id",
+    "symbol",
+    "leg",
+    "parent_broker_order_id",
+    "leg_order_ids",
+)
 # BatchWriteItem takes 25 items; a bracket writes at most three links.
 _BATCH_ATTEMPTS = 5
 
