@@ -33,6 +33,7 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/groups/{group_id}"): IAM,
     ("DELETE", "/groups/{group_id}"): IAM,
     ("POST", "/groups/{group_id}/followers"): IAM,
+    ("GET", "/groups/{group_id}/followers/{account_id}"): IAM,
     ("PATCH", "/groups/{group_id}/followers/{account_id}"): IAM,
     ("DELETE", "/groups/{group_id}/followers/{account_id}"): IAM,
     ("POST", "/groups/{group_id}/followers/{account_id}/lock"): IAM,

@@ -119,11 +119,18 @@ def rotate_token(group_id: str) -> TokenRotated:
     },
 )
 def add_follower(group_id: str, body: Annotated[AddFollowerRequest, Body()]) -> Response[str]:
-    settings = FollowerSettings(
-        multiplier=body.multiplier, max_qty=body.max_qty, rounding=body.rounding, simulate=body.simulate
-    )
+    settings = FollowerSettings(**{name: getattr(body, name) for name in FollowerSettings.model_fields})
     account = Account(account_id=body.account_id, broker=body.broker)
     return _json(201, admin.add_follower(admin_services(), group_id, account, settings))
+
+
+@router.get(
+    "/groups/<group_id>/followers/<account_id>",
+    tags=["followers"],
+    responses=error_responses(404, ok=Follower),
+)
+def get_follower(group_id: str, account_id: str) -> Follower:
+    return admin.get_follower(admin_services(), group_id, unquote(account_id))
 
 
 @router.patch(

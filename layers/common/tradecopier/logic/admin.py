@@ -124,7 +124,7 @@ def add_follower(
         follower_queue_name(services.settings.resource_prefix, group_id, account.account_id),
         {key: str(value) for key, value in asdict(resources).items()},
     )
-    return _follower(services, group_id, account.account_id)
+    return get_follower(services, group_id, account.account_id)
 
 
 def _settings_values(settings: FollowerSettings) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def _settings_values(settings: FollowerSettings) -> dict[str, Any]:
     return {key: (value.value if hasattr(value, "value") else value) for key, value in values.items()}
 
 
-def _follower(services: AdminServices, group_id: str, account_id: str) -> Follower:
+def get_follower(services: AdminServices, group_id: str, account_id: str) -> Follower:
     group = load_group(services, group_id)
     for item in group.followers:
         if item.follower.account_id == account_id:
@@ -145,7 +145,7 @@ def update_follower(
 ) -> Follower:
     """Applies the fields the request named (``None`` clears ``max_qty`` / ``simulate``)."""
     if not changes:
-        return _follower(services, group_id, account_id)
+        return get_follower(services, group_id, account_id)
     values = {key: (value.value if hasattr(value, "value") else value) for key, value in changes.items()}
     try:
         return services.store.update_follower_settings(group_id, account_id, values)
@@ -159,7 +159,7 @@ def remove_follower(services: AdminServices, group_id: str, account_id: str) -> 
     Deliveries stop first; copies still pending for this follower are then marked skipped, so the
     copy log never shows a copy that will not come.
     """
-    _follower(services, group_id, account_id)
+    get_follower(services, group_id, account_id)
     _provision("remove the follower queue", lambda: services.followers.remove_follower(group_id, account_id))
     queue_name = follower_queue_name(services.settings.resource_prefix, group_id, account_id)
     services.store.delete_follower(group_id, account_id, queue_name)

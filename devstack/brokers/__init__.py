@@ -1,0 +1,1 @@
+"""Doc-faithful local fakes of the brokers' HTTP APIs (test infrastructure and demo aid)."""
