@@ -265,7 +265,7 @@ def act_two(client: Client, out: Any = print) -> None:
     fill = samples.order_filled(f"A2-tp{suffix}", "A2-tp", qty=1, price=21500, side="sell", position_after=0)
     _send(client, group_id, token, fill)
 
-    rows = [("account", "order", "side", "qty", "type", "price", "status")]
+    rows = [("account", "order", "symbol", "side", "qty", "type", "price", "status")]
     problems = []
     for name, _ in ACT_TWO:
         account = ids[name]
@@ -276,6 +276,7 @@ def act_two(client: Client, out: Any = print) -> None:
                 (
                     account,
                     role,
+                    order["symbol"],
                     order["side"],
                     str(order["qty"]),
                     order["order_type"],
