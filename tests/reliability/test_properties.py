@@ -16,6 +16,29 @@ code, from API.md's rules:
   a removed follower's undelivered copies are ``skipped``;
 - an account belongs to at most one group; a leader is never a follower anywhere.
 
+Copying v2 (API.md, "Follower settings", "Exits are never blocked, and never overshoot", "Fills
+and prices"): followers also get a random ``symbol_map`` (NQ→MNQ or none), ``inverse`` and
+``copy_mode`` (``max_delay_ms`` null, so timing never makes a copy stale); the leader sends market
+``order.placed`` events, each optionally followed by its ``order.filled``, ``order.cancelled`` of an
+order already filled (or never placed) and ``position.flattened``. The machine tracks the leader's
+position; per example, every entry carries the correct ``position_after`` (``pa_mode`` "all"),
+none does ("none", v1 sizing), or a random half does ("some"). The model sizes an entry against
+the follower's position: ``position_after`` 0 closes it all ("already flat" when flat), a partial
+exit and a locked follower's copy are capped at the position (only reducing copies pass a lock), a
+reversal closes and opens the sized ``|position_after|`` in one order, anything else is v1 sizing;
+``order.filled`` is skipped in copy mode orders and copied as a market order in fills mode, where
+placed and cancelled are skipped; a cancel of a filled follower order is ``rejected`` by the broker.
+
+And, independently of the model, after each delivery:
+
+- no order of a follower is larger than its ``max_qty`` plus the part of it that closes the
+  follower's position at that moment (the broker's orders replayed in order: a reversal may close
+  and open in one order, an exit may be the whole position);
+- with ``pa_mode`` "all", for a follower in copy mode orders whose settings have not changed under
+  an open position (and that never had a rejecting broker while holding one): it is flat in the
+  mapped symbol whenever the leader is flat, and its position (after ``inverse``) never has the
+  opposite sign of the leader's.
+
 After each delivery every account is checked: positions, number of broker orders (so no duplicate
 and no missing order), unique client order ids, every copy's status and quantity, leaders without
 any order, and each group's membership.
@@ -43,7 +66,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from devstack.samples import market
+from devstack.samples import market, order_cancelled, order_filled
 from devstack.samples import position_flattened as flatten
 from tests.pipeline import Pipeline
 
@@ -61,12 +84,29 @@ multipliers = st.one_of(
 max_qtys = st.one_of(st.none(), st.integers(min_value=1, max_value=6))
 roundings = st.sampled_from(sorted(ROUNDING))
 simulates = st.sampled_from([None, None, None, "reject"])
+symbol_maps = st.sampled_from([{}, {"NQ": "MNQ"}])
+copy_modes = st.sampled_from(["orders", "orders", "fills"])
+PA_MODES = ("all", "all", "none", "some")  # does an entry carry the leader's position_after?
+# The v2 settings a change of which, under an open position, ends the flat/sign invariant.
+MAPPING_SETTINGS = ("symbol_map", "inverse", "copy_mode")
 
 
 def expected_qty(leader_qty: int, multiplier: Decimal, rounding: str, max_qty: int | None) -> int:
     """API.md's sizing, written out again here (not imported from the copier)."""
     qty = int((Decimal(leader_qty) * multiplier).quantize(Decimal(1), rounding=ROUNDING[rounding]))
     return min(qty, max_qty) if max_qty is not None else qty
+
+
+def mapped(symbol: str, symbol_map: dict[str, str]) -> str:
+    """API.md's symbol mapping for the symbols used here (root + month code + one digit)."""
+    if symbol in symbol_map:
+        return symbol_map[symbol]
+    root = symbol[:-2]
+    return symbol_map[root] + symbol[-2:] if root in symbol_map else symbol
+
+
+def sign(n: int) -> int:
+    return (n > 0) - (n < 0)
 
 
 @dataclass
@@ -76,8 +116,39 @@ class FollowerModel:
     rounding: str = "half_up"
     max_qty: int | None = None
     simulate: str | None = None
+    symbol_map: dict[str, str] = field(default_factory=dict)
+    inverse: bool = False
+    copy_mode: str = "orders"
     locked: bool = False
     queue: list[dict[str, Any]] = field(default_factory=list)  # accepted, not yet delivered
+    # The flat/sign invariant holds for it: copy mode orders since it was last flat, no mapping
+    # change and no rejecting broker while it held a position.
+    tracked: bool = False
+
+    @property
+    def may_track(self) -> bool:
+        return self.copy_mode == "orders" and self.simulate is None
+
+    def size(self, leader_qty: int) -> int:
+        return expected_qty(leader_qty, self.multiplier, self.rounding, self.max_qty)
+
+
+def plan_entry(model: FollowerModel, held: int, side: int, qty: int, after: int | None) -> int:
+    """The signed quantity of the follower's copy of an entry (0: nothing placed, ``skipped``).
+
+    ``side`` is the follower's (after inverse), ``held`` its position in the mapped symbol, ``after``
+    the leader's ``position_after`` (None: not sent). API.md, "Exits are never blocked".
+    """
+    closable = abs(held) if sign(held) == -side else 0
+    if after == 0:  # leader flat: close it all, whatever the multiplier
+        return -held
+    before = None if after is None else after - side * (-1 if model.inverse else 1) * qty
+    if before and after and sign(before) != sign(after):  # reversal: close, open the new size
+        return side * (closable + (0 if model.locked else model.size(abs(after))))
+    sized = model.size(qty)
+    if (after is not None and before is not None and abs(after) < abs(before)) or model.locked:
+        return side * min(sized, closable)  # a partial exit, or all a lock lets through
+    return side * sized
 
 
 class CopierMachine(RuleBasedStateMachine):
@@ -96,6 +167,11 @@ class CopierMachine(RuleBasedStateMachine):
         self.to_check: list[tuple[int, str, str, str, int | None]] = []  # group, event, account, status, qty
         self.copy_sets: dict[str, set[str]] = {}  # event → the followers it was accepted for
         self.n = 0
+        self.pa_mode = "none"
+        self.leader_positions: Counter[tuple[int, str]] = Counter()  # (group, symbol) → signed
+        self.leader_orders: list[tuple[int, str]] = []  # (group, leader order id) sent
+        self.links: set[tuple[str, str]] = set()  # (account, leader order id) a follower order copies
+        self.replayed: dict[str, tuple[int, Counter[str]]] = {}  # account → orders seen, positions
 
     def account(self, index: int) -> str:
         return f"{self.tag}-F{index}"
@@ -108,15 +184,26 @@ class CopierMachine(RuleBasedStateMachine):
     @initialize(
         start=st.lists(
             st.tuples(st.integers(0, 1), multipliers, roundings, max_qtys, simulates), max_size=N_ACCOUNTS
-        )
+        ),
+        v2=st.lists(
+            st.tuples(symbol_maps, st.booleans(), copy_modes), min_size=N_ACCOUNTS, max_size=N_ACCOUNTS
+        ),
+        pa_mode=st.sampled_from(PA_MODES),
     )
-    def create_groups(self, start: list[tuple[int, Decimal, str, int | None, str | None]]) -> None:
+    def create_groups(
+        self,
+        start: list[tuple[int, Decimal, str, int | None, str | None]],
+        v2: list[tuple[dict[str, str], bool, str]],
+        pa_mode: str,
+    ) -> None:
+        self.pa_mode = pa_mode
+        self.figures[f"examples_position_after_{pa_mode}"] += 1
         for g in range(2):
             leader = f"{self.tag}-L{g}"
             group_id, token = self.pipeline.create_group(leader=leader, name=f"prop {g}")
             self.groups.append((group_id, token, leader))
         for a, settings_ in enumerate(start):  # most examples start with followers to copy to
-            self.add_follower(settings_[0], a, *settings_[1:])
+            self.add_follower(settings_[0], a, *settings_[1:], *v2[a])
 
     def _non_members(self) -> list[int]:
         return [a for a in range(N_ACCOUNTS) if self.account(a) not in self.members]
@@ -135,6 +222,7 @@ class CopierMachine(RuleBasedStateMachine):
         rounding=roundings,
         max_qty=max_qtys,
         simulate=simulates,
+        v2=st.tuples(symbol_maps, st.booleans(), copy_modes),
     )
     def join(
         self,
@@ -144,13 +232,22 @@ class CopierMachine(RuleBasedStateMachine):
         rounding: str,
         max_qty: int | None,
         simulate: str | None,
+        v2: tuple[dict[str, str], bool, str],
     ) -> None:
-        self.add_follower(
-            g, data.draw(st.sampled_from(self._non_members())), multiplier, rounding, max_qty, simulate
-        )
+        account = data.draw(st.sampled_from(self._non_members()))
+        self.add_follower(g, account, multiplier, rounding, max_qty, simulate, *v2)
 
     def add_follower(
-        self, g: int, a: int, multiplier: Decimal, rounding: str, max_qty: int | None, simulate: str | None
+        self,
+        g: int,
+        a: int,
+        multiplier: Decimal,
+        rounding: str,
+        max_qty: int | None,
+        simulate: str | None,
+        symbol_map: dict[str, str],
+        inverse: bool,
+        copy_mode: str,
     ) -> None:
         account_id = self.account(a)
         body = {
@@ -159,13 +256,27 @@ class CopierMachine(RuleBasedStateMachine):
             "rounding": rounding,
             "max_qty": max_qty,
             "simulate": simulate,
+            "symbol_map": symbol_map,
+            "inverse": inverse,
+            "copy_mode": copy_mode,
+            "max_delay_ms": None,  # timing never makes a copy stale here
         }
         reply = self.pipeline.call("POST", f"/groups/{self.groups[g][0]}/followers", body)
         self.figures["admin_operations"] += 1
         assert reply.status == 201, reply.body
         assert Decimal(str(reply.body["multiplier"])) == multiplier
-        self.members[account_id] = FollowerModel(g, multiplier, rounding, max_qty, simulate)
+        assert (reply.body["symbol_map"], reply.body["inverse"], reply.body["copy_mode"]) == (
+            symbol_map,
+            inverse,
+            copy_mode,
+        ), reply.body
+        model = FollowerModel(g, multiplier, rounding, max_qty, simulate, symbol_map, inverse, copy_mode)
+        model.tracked = model.may_track and not self._holds_anything(account_id)  # a rejoin may hold
+        self.members[account_id] = model
         self.used.add(account_id)
+
+    def _holds_anything(self, account_id: str) -> bool:
+        return any(q for (a, _), q in self.positions.items() if a == account_id)
 
     def _member(self, data: st.DataObject) -> tuple[str, FollowerModel]:
         account_id = data.draw(st.sampled_from(sorted(self.members)))
@@ -211,6 +322,9 @@ class CopierMachine(RuleBasedStateMachine):
                 "rounding": roundings,
                 "max_qty": max_qtys,
                 "simulate": simulates,
+                "symbol_map": symbol_maps,
+                "inverse": st.booleans(),
+                "copy_mode": copy_modes,
             },
         ),
     )
@@ -220,8 +334,12 @@ class CopierMachine(RuleBasedStateMachine):
         reply = self.pipeline.call("PATCH", self._follower_path(account_id), body)
         self.figures["admin_operations"] += 1
         assert reply.status == 200, reply.body
+        if any(getattr(model, name) != changes[name] for name in MAPPING_SETTINGS if name in changes):
+            model.tracked = False  # its positions no longer mirror the leader's: until it is flat
         for name, value in changes.items():
             setattr(model, name, value)
+        if not model.may_track:
+            model.tracked = False
 
     @precondition(_has_members)
     @rule(data=st.data(), lock=st.booleans())
@@ -263,21 +381,56 @@ class CopierMachine(RuleBasedStateMachine):
     @rule(
         g=st.integers(0, 1),
         orders=st.lists(
-            st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 6), st.sampled_from(SYMBOLS)),
+            st.tuples(
+                st.sampled_from(["buy", "sell"]),
+                st.integers(1, 6),
+                st.sampled_from(SYMBOLS),
+                st.booleans(),  # the leader also sends the order's order.filled
+                st.booleans(),  # with pa_mode "some": this order carries position_after
+            ),
             min_size=1,
             max_size=3,
         ),
     )
-    def send_market(self, g: int, orders: list[tuple[str, int, str]]) -> None:
-        for side, qty, symbol in orders:
+    def send_market(self, g: int, orders: list[tuple[str, int, str, bool, bool]]) -> None:
+        for side, qty, symbol, filled, with_after in orders:
             self.n += 1
-            event = market(f"{self.tag}-E{self.n}", qty=qty, side=side, symbol=symbol, price=100 + self.n)
-            self._send(g, event)
+            order_id = f"{self.tag}-O{self.n}"
+            self.leader_positions[g, symbol] += qty if side == "buy" else -qty
+            after = self.leader_positions[g, symbol]
+            fields = (
+                {"position_after": after}
+                if self.pa_mode == "all" or (self.pa_mode == "some" and with_after)
+                else {}
+            )
+            price = 100 + self.n
+            self._send(g, market(f"{self.tag}-E{self.n}", order_id, qty, side, symbol, price, **fields))
+            self.leader_orders.append((g, order_id))
+            if filled:
+                fill = order_filled(
+                    f"{self.tag}-E{self.n}-f",
+                    order_id,
+                    qty=qty,
+                    price=price,
+                    side=side,
+                    symbol=symbol,
+                    **fields,
+                )
+                self._send(g, fill)
 
     @rule(g=st.integers(0, 1), symbol=st.sampled_from(SYMBOLS))
     def send_flatten(self, g: int, symbol: str) -> None:
         self.n += 1
+        self.leader_positions[g, symbol] = 0
         self._send(g, flatten(f"{self.tag}-E{self.n}", symbol))
+
+    @rule(data=st.data(), g=st.integers(0, 1))
+    def send_cancel(self, data: st.DataObject, g: int) -> None:
+        """A cancel of a leader order already filled (a market order), or of one never sent."""
+        sent = [order_id for h, order_id in self.leader_orders if h == g]
+        order_id = data.draw(st.sampled_from([*sent, f"{self.tag}-never-placed"]))
+        self.n += 1
+        self._send(g, order_cancelled(f"{self.tag}-E{self.n}", order_id))
 
     @rule(data=st.data())
     def resend_an_event(self, data: st.DataObject) -> None:
@@ -305,26 +458,46 @@ class CopierMachine(RuleBasedStateMachine):
 
     def _apply(self, account_id: str, model: FollowerModel, event: dict[str, Any]) -> tuple[str, int | None]:
         """The model's copy of one event onto one follower: (status, qty of a placed order)."""
-        key = (account_id, event["symbol"])
-        if event["type"] == "position.flattened":  # exits are never blocked, not even by a lock
+        kind = event["type"]
+        if kind == "position.flattened":  # exits are never blocked, not even by a lock
+            key = (account_id, mapped(event["symbol"], model.symbol_map))
             if model.simulate == "reject":
                 return "rejected", None
             if self.positions[key]:
                 self.orders[account_id] += 1
             self.positions[key] = 0
             return "placed", None
-        if model.locked:
-            return "skipped", None
-        qty = expected_qty(event["qty"], model.multiplier, model.rounding, model.max_qty)
-        if qty == 0:
+        if (kind == "order.filled") != (model.copy_mode == "fills"):
+            return "skipped", None  # "leader fill" in copy mode orders; "copy mode fills" else
+        if kind == "order.cancelled":
+            if model.locked or (account_id, event["order_id"]) not in self.links:
+                return "skipped", None
+            return "rejected", None  # the follower's market order filled already: nothing to cancel
+        return self._apply_entry(account_id, model, event)
+
+    def _apply_entry(
+        self, account_id: str, model: FollowerModel, event: dict[str, Any]
+    ) -> tuple[str, int | None]:
+        key = (account_id, mapped(event["symbol"], model.symbol_map))
+        side = (1 if event["side"] == "buy" else -1) * (-1 if model.inverse else 1)
+        signed = plan_entry(model, self.positions[key], side, event["qty"], event.get("position_after"))
+        if signed == 0:
             return "skipped", None
         self.orders[account_id] += 1  # a rejected order is an order too (the broker lists it)
         if model.simulate == "reject":
             return "rejected", None
-        self.positions[key] += qty if event["side"] == "buy" else -qty
-        return "placed", qty
+        self.positions[key] += signed
+        self.links.add((account_id, event["order_id"]))
+        return "placed", abs(signed)
 
     def check(self) -> None:
+        self._check_copies()
+        held = self._check_accounts()
+        self._check_groups()
+        self._check_v2(held)
+        self.figures["checks"] += 1
+
+    def _check_copies(self) -> None:
         figures = self.figures
         fetched: dict[str, dict[str, dict[str, Any]]] = {}
         for g, event_id, account_id, status, qty in self.to_check:
@@ -338,6 +511,11 @@ class CopierMachine(RuleBasedStateMachine):
                 figures["copy_mismatches"] += 1
             assert got == (status, qty), (event_id, account_id, copy, status, qty)
         self.to_check.clear()
+
+    def _check_accounts(self) -> dict[str, dict[str, int]]:
+        """Every account's orders and positions against the model; returns the positions."""
+        figures = self.figures
+        held: dict[str, dict[str, int]] = {}
         for account_id in sorted(self.used):
             orders = self.pipeline.orders(account_id)
             figures["orders_checked"] += len(orders)
@@ -346,12 +524,35 @@ class CopierMachine(RuleBasedStateMachine):
             figures["duplicate_orders"] += duplicates
             assert duplicates == 0, orders
             assert len(orders) == self.orders[account_id], (account_id, orders, self.orders[account_id])
+            self._check_order_sizes(account_id, orders)
             want = {s: q for (a, s), q in self.positions.items() if a == account_id and q}
             figures["positions_checked"] += 1
-            got_positions = self.pipeline.positions(account_id)
-            if got_positions != want:
+            held[account_id] = self.pipeline.positions(account_id)
+            if held[account_id] != want:
                 figures["position_mismatches"] += 1
-            assert got_positions == want, (account_id, got_positions, want)
+            assert held[account_id] == want, (account_id, held[account_id], want)
+        return held
+
+    def _check_order_sizes(self, account_id: str, orders: list[dict[str, Any]]) -> None:
+        """The broker's new orders, replayed oldest first: none opens more than ``max_qty`` (the
+        part that closes the position held at that moment may come on top: a reversal, an exit)."""
+        seen, position = self.replayed.get(account_id, (0, Counter()))
+        model = self.members.get(account_id)  # its settings of this delivery; new orders only then
+        for order in reversed(orders[: len(orders) - seen]):  # newest first from the broker
+            held = position[order["symbol"]]
+            side = 1 if order["side"] == "buy" else -1
+            closing = min(order["qty"], abs(held)) if sign(held) == -side else 0
+            if model is not None and model.max_qty is not None:
+                self.figures["order_caps_checked"] += 1
+                if order["qty"] - closing > model.max_qty:
+                    self.figures["orders_over_max_qty"] += 1
+                assert order["qty"] - closing <= model.max_qty, (account_id, order, held, model.max_qty)
+            if order["status"] == "filled":
+                position[order["symbol"]] += side * order["qty"]
+        self.replayed[account_id] = (len(orders), position)
+
+    def _check_groups(self) -> None:
+        figures = self.figures
         seen: Counter[str] = Counter()
         for g, (group_id, _, leader) in enumerate(self.groups):
             leader_orders = self.pipeline.orders(leader)
@@ -362,7 +563,25 @@ class CopierMachine(RuleBasedStateMachine):
             assert followers == {a for a, m in self.members.items() if m.group == g}, followers
             seen.update([leader, *followers])
         assert all(n == 1 for n in seen.values()), seen  # one group per account, leaders included
-        figures["checks"] += 1
+
+    def _check_v2(self, held: dict[str, dict[str, int]]) -> None:
+        """With every entry carrying position_after: a tracked follower (copy mode orders, market
+        orders only) is flat whenever its leader is, and never on the other side of it."""
+        for account_id, model in self.members.items():
+            if not model.tracked and model.may_track and not self._holds_anything(account_id):
+                model.tracked = True  # flat again with settings that mirror: from here on
+            if self.pa_mode != "all" or not model.tracked:
+                continue
+            for symbol in SYMBOLS:
+                leader = self.leader_positions[model.group, symbol]
+                mine = held[account_id].get(mapped(symbol, model.symbol_map), 0) * (
+                    -1 if model.inverse else 1
+                )
+                self.figures["flat_and_side_checks"] += 1
+                if (leader == 0 and mine != 0) or sign(mine) == -sign(leader) != 0:
+                    self.figures["flat_or_side_violations"] += 1
+                assert not (leader == 0 and mine != 0), (account_id, symbol, leader, held[account_id])
+                assert sign(mine) * sign(leader) >= 0, (account_id, symbol, leader, held[account_id])
 
     def teardown(self) -> None:
         if self.groups:
@@ -377,7 +596,14 @@ def test_random_admin_operations_and_leader_events_keep_every_account_right(
 ) -> None:
     CopierMachine.pipeline = pipeline
     CopierMachine.figures = figures
-    for name in ("duplicate_orders", "leader_orders", "position_mismatches", "copy_mismatches"):
+    for name in (
+        "duplicate_orders",
+        "leader_orders",
+        "position_mismatches",
+        "copy_mismatches",
+        "orders_over_max_qty",
+        "flat_or_side_violations",
+    ):
         figures[name] += 0
     run_state_machine_as_test(
         CopierMachine,
