@@ -141,6 +141,9 @@ Where the notes are silent or disagree (choices; see also the list above):
 - A market order on a contract with no market price is refused (code 2): seeded contracts have one.
 - 401 and 429 bodies are empty, without ``Retry-After`` (undocumented; do not rely on either).
 - Timestamps: ISO-8601 with ``+00:00`` and microseconds; prices are plain JSON numbers.
+- ``Contract/search`` matches ``searchText`` case-insensitively inside ``name`` or ``symbolId`` (not
+  the description), names that start with it first, active contracts only, at most 20.
+- The legacy ``linkedOrderId`` request field (old docs, SW1) is accepted and ignored.
 - ``Order/searchById``, ``Order/v2/query``, ``loginApp`` and the history/market-data endpoints are
   not served (R26-only or not needed by a copier).
 """
@@ -1251,8 +1254,7 @@ class FakeProjectX:
         found = [
             c
             for c in self._contracts.values()
-            if c.active
-            and (text in c.name.lower() or text in c.symbol_id.lower() or text in c.description.lower())
+            if c.active and (text in c.name.lower() or text in c.symbol_id.lower())
         ]
         found.sort(key=lambda c: (not c.name.lower().startswith(text), c.name))
         return _envelope(
