@@ -134,26 +134,43 @@ class CallLog:
             return
         if "ReturnConsumedCapacity" in model.input_shape.members:
             params.setdefault("ReturnConsumedCapacity", "INDEXES")
+        if operation in _DDB_WRITES:
+            self._count_writes(counts, operation, params, context)
+        elif operation in _DDB_READS:
+            self._count_reads(counts, operation, params, context)
+
+    def _count_writes(
+        self, counts: ScopeCounts, operation: str, params: dict[str, Any], context: dict[str, Any]
+    ) -> None:
         if operation in ("PutItem", "UpdateItem", "DeleteItem"):
             counts.write_items[self._kind(params["TableName"])] += 1
         elif operation == "BatchWriteItem":
             for table, requests in params["RequestItems"].items():
                 counts.write_items[self._kind(table)] += len(requests)
         elif operation == "TransactWriteItems":
-            # DynamoDB Local under-reports transactions; AWS bills 2 WRU per KB per item, so the
-            # units are computed here (an Update/Delete/ConditionCheck target counted as <= 1 KB).
-            units: defaultdict[str, float] = defaultdict(float)
-            for action in params["TransactItems"]:
-                for verb, body in action.items():
-                    kind = self._kind(body["TableName"])
-                    if verb == "ConditionCheck":
-                        counts.condition_checks[kind] += 1
-                    else:
-                        counts.write_items[kind] += 1
-                    size = dynamodb_item_bytes(body["Item"]) if verb == "Put" else 1
-                    units[kind] += 2 * max(1, math.ceil(size / 1024))
-            context["bench_units"] = units
-        elif operation in ("GetItem", "Query", "Scan"):
+            context["bench_units"] = self._count_transact_writes(counts, params["TransactItems"])
+
+    def _count_transact_writes(
+        self, counts: ScopeCounts, actions: list[dict[str, Any]]
+    ) -> defaultdict[str, float]:
+        """DynamoDB Local under-reports transactions; AWS bills 2 WRU per KB per item, so the units
+        are computed here (an Update/Delete/ConditionCheck target counted as <= 1 KB)."""
+        units: defaultdict[str, float] = defaultdict(float)
+        for action in actions:
+            for verb, body in action.items():
+                kind = self._kind(body["TableName"])
+                if verb == "ConditionCheck":
+                    counts.condition_checks[kind] += 1
+                else:
+                    counts.write_items[kind] += 1
+                size = dynamodb_item_bytes(body["Item"]) if verb == "Put" else 1
+                units[kind] += 2 * max(1, math.ceil(size / 1024))
+        return units
+
+    def _count_reads(
+        self, counts: ScopeCounts, operation: str, params: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        if operation in ("GetItem", "Query", "Scan"):
             counts.read_requests[self._kind(params["TableName"])] += 1
         elif operation == "BatchGetItem":
             # A key that finds no item still costs the minimum read (DynamoDB Local charges nothing).

@@ -25,7 +25,9 @@ import tempfile
 import time
 import uuid
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +94,52 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict[str, Any]:
+@dataclass
+class _Tally:
+    """What the measured events leave: timed samples, the events sent and the calls counted."""
+
+    ingest: list[Sample] = field(default_factory=list)
+    executor: list[Sample] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+    counted_events: int = 0
+    counted_copies: int = 0
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """One event's part: warm-up, measured (counted or timed, alternately) or profiled."""
+
+    measured: bool
+    counted: bool
+    timed: bool
+    profiling: bool
+
+
+def _phase(args: argparse.Namespace, index: int, profiling: bool) -> _Phase:
+    measured = args.warmup <= index < args.warmup + args.events
+    # Measured events alternate: one counted (hooks count calls, DynamoDB returns consumed
+    # capacity), one timed (hooks idle), so that counting never inflates the CPU figures.
+    counted = measured and (index - args.warmup) % 2 == 0
+    return _Phase(
+        measured=measured,
+        counted=counted,
+        timed=measured and not counted,
+        profiling=profiling and index >= args.warmup + args.events,
+    )
+
+
+@dataclass(frozen=True)
+class _Handlers:
+    admin: Any
+    ingest: Any
+    executor: Any
+
+
+def _prepare(ddb_endpoint: str, moto_endpoint: str) -> tuple[Any, dict[str, str], Any]:
+    """Tables, the environment the handlers read, and the counting hooks (DynamoDB client, tables, log)."""
     import boto3
 
-    from bench.awscalls import TIMERS, CallLog, install_timers
+    from bench.awscalls import CallLog, install_timers
     from bench.backends import ensure_function, plain_client
     from devstack.tables import create_tables_from_template
 
@@ -112,136 +156,195 @@ def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict
     calls = CallLog(tables["CopierTable"], tables["PaperBrokerTable"])
     calls.install(boto3.DEFAULT_SESSION.events)
     install_timers()
+    return ddb, tables, calls
 
+
+def _import_handlers() -> _Handlers:
     for root in reversed(IMPORT_ROOTS):
         sys.path.insert(0, str(REPO_ROOT / root))
     import admin_handler
     import executor_handler
     import ingest_handler
-    from devstack.samples import Context, alternating_market, http_api_event, sqs_record
 
+    return _Handlers(
+        admin=admin_handler.handler, ingest=ingest_handler.handler, executor=executor_handler.handler
+    )
+
+
+@contextmanager
+def _stdout_to_temp_file() -> Iterator[None]:
+    """Handler logs (fd 1) go to a temporary file, whose growth ``_measure`` reads."""
     log_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     saved_stdout = os.dup(1)
     sys.stdout.flush()
     os.dup2(log_file.fileno(), 1)
-
-    def measure(handler: Any, event: dict[str, Any], context: Context) -> tuple[Any, Sample]:
-        sys.stdout.flush()
-        size = os.fstat(1).st_size
-        send0, client0 = TIMERS.send_cpu, TIMERS.client_cpu
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        answer = handler(event, context)
-        cpu = time.process_time() - cpu0
-        wall = time.perf_counter() - wall0
-        sys.stdout.flush()
-        return answer, Sample(
-            cpu_ms=cpu * 1000,
-            own_cpu_ms=(cpu - (TIMERS.send_cpu - send0)) * 1000,
-            own_cpu_excl_botocore_ms=(cpu - (TIMERS.client_cpu - client0)) * 1000,
-            wall_ms=wall * 1000,
-            log_bytes=os.fstat(1).st_size - size,
-        )
-
-    def admin(method: str, path: str, body: Any = None) -> dict[str, Any]:
-        text = None if body is None else json.dumps(body)
-        reply = admin_handler.handler(http_api_event(method, path, text), Context("admin", 256))
-        return {"status": reply["statusCode"], "body": json.loads(reply.get("body") or "null")}
-
     try:
-        created = admin("POST", "/groups", {"name": "bench", "leader": {"account_id": "LEAD-1"}})
-        assert created["status"] == 201, created
-        group_id, token = created["body"]["group_id"], created["body"]["webhook_token"]
-        for i in range(args.followers):
-            added = admin("POST", f"/groups/{group_id}/followers", {"account_id": f"F-{i:03d}"})
-            assert added["status"] == 201, added
-
-        sqs = plain_client("sqs", moto_endpoint)
-        lam = plain_client("lambda", moto_endpoint)
-        prefix = os.environ["RESOURCE_PREFIX"]
-        queues: list[tuple[str, str]] = []
-        for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
-            name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
-            if name.startswith(prefix):
-                queues.append((sqs.get_queue_url(QueueName=name)["QueueUrl"], mapping["EventSourceArn"]))
-        assert len(queues) == args.followers, f"{len(queues)} follower queues, expected {args.followers}"
-
-        profiler: Any = None
-        if args.profile is not None:
-            import cProfile
-
-            profiler = cProfile.Profile(time.process_time)  # CPU time, not waiting
-
-        ingest_samples: list[Sample] = []
-        executor_samples: list[Sample] = []
-        event_ids: list[str] = []
-        counted_events = counted_copies = 0
-        # With --profile, extra events after the measured ones run under cProfile (never timed).
-        total = args.warmup + args.events + (20 if profiler is not None else 0)
-        for index in range(total):
-            profiling = profiler is not None and index >= args.warmup + args.events
-            measured = args.warmup <= index < args.warmup + args.events
-            # Measured events alternate: one counted (hooks count calls, DynamoDB returns consumed
-            # capacity), one timed (hooks idle), so that counting never inflates the CPU figures.
-            counted = measured and (index - args.warmup) % 2 == 0
-            timed = measured and not counted
-            event_id = f"bench-{uuid.uuid4().hex[:12]}"
-            body = alternating_market(event_id, index)
-            event = http_api_event(
-                "POST", f"/groups/{group_id}/events", json.dumps(body), {"X-Webhook-Token": token}
-            )
-            with calls.scoped("ingest" if counted else None):
-                reply, sample = measure(ingest_handler.handler, event, Context("ingest", 512))
-            assert reply["statusCode"] == 202, reply
-            if measured:
-                event_ids.append(event_id)
-                counted_events += counted
-            if timed:
-                ingest_samples.append(sample)
-            for url, arn in queues:
-                messages = sqs.receive_message(
-                    QueueUrl=url,
-                    MaxNumberOfMessages=10,
-                    WaitTimeSeconds=2,
-                    AttributeNames=["All"],
-                    MessageSystemAttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
-                assert messages, f"nothing delivered to {url}"
-                records = [sqs_record(m, arn, "us-east-1") for m in messages]
-                if profiling:
-                    profiler.enable()
-                with calls.scoped("executor" if counted else None):
-                    result, sample = measure(
-                        executor_handler.handler, {"Records": records}, Context("executor", 512)
-                    )
-                if profiling:
-                    profiler.disable()
-                assert not result.get("batchItemFailures"), result
-                sample.records = len(records)
-                if counted:
-                    counted_copies += len(records)
-                if timed:
-                    executor_samples.append(sample)
-                sqs.delete_message_batch(
-                    QueueUrl=url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
-                    ],
-                )
+        yield
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
         os.close(saved_stdout)
         log_file.close()
 
-    if profiler is not None:
-        import pstats
 
-        with open(args.profile, "w", encoding="utf-8") as fh:
-            stats = pstats.Stats(profiler, stream=fh)
-            stats.sort_stats("cumulative").print_stats(45)
-            stats.sort_stats("tottime").print_stats(30)
-            stats.sort_stats("cumulative").print_stats("tradecopier|powertools", 40)
+def _measure(handler: Any, event: dict[str, Any], context: Any) -> tuple[Any, Sample]:
+    from bench.awscalls import TIMERS
+
+    sys.stdout.flush()
+    size = os.fstat(1).st_size
+    send0, client0 = TIMERS.send_cpu, TIMERS.client_cpu
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    answer = handler(event, context)
+    cpu = time.process_time() - cpu0
+    wall = time.perf_counter() - wall0
+    sys.stdout.flush()
+    return answer, Sample(
+        cpu_ms=cpu * 1000,
+        own_cpu_ms=(cpu - (TIMERS.send_cpu - send0)) * 1000,
+        own_cpu_excl_botocore_ms=(cpu - (TIMERS.client_cpu - client0)) * 1000,
+        wall_ms=wall * 1000,
+        log_bytes=os.fstat(1).st_size - size,
+    )
+
+
+def _create_group(admin_handler: Any, followers: int) -> tuple[str, str]:
+    """A group with ``followers`` followers, through the admin handler: (group id, webhook token)."""
+    from devstack.samples import Context, http_api_event
+
+    def admin(method: str, path: str, body: Any = None) -> dict[str, Any]:
+        text = None if body is None else json.dumps(body)
+        reply = admin_handler(http_api_event(method, path, text), Context("admin", 256))
+        return {"status": reply["statusCode"], "body": json.loads(reply.get("body") or "null")}
+
+    created = admin("POST", "/groups", {"name": "bench", "leader": {"account_id": "LEAD-1"}})
+    assert created["status"] == 201, created
+    group_id, token = created["body"]["group_id"], created["body"]["webhook_token"]
+    for i in range(followers):
+        added = admin("POST", f"/groups/{group_id}/followers", {"account_id": f"F-{i:03d}"})
+        assert added["status"] == 201, added
+    return group_id, token
+
+
+def _follower_queues(sqs: Any, moto_endpoint: str, followers: int) -> list[tuple[str, str]]:
+    """(URL, ARN) of every follower queue of this run (those with an event source mapping)."""
+    from bench.backends import plain_client
+
+    lam = plain_client("lambda", moto_endpoint)
+    prefix = os.environ["RESOURCE_PREFIX"]
+    queues: list[tuple[str, str]] = []
+    for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
+        name = mapping["EventSourceArn"].rsplit(":", 1)[-1]
+        if name.startswith(prefix):
+            queues.append((sqs.get_queue_url(QueueName=name)["QueueUrl"], mapping["EventSourceArn"]))
+    assert len(queues) == followers, f"{len(queues)} follower queues, expected {followers}"
+    return queues
+
+
+def _write_profile(profiler: Any, path: Path) -> None:
+    import pstats
+
+    with open(path, "w", encoding="utf-8") as fh:
+        stats = pstats.Stats(profiler, stream=fh)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats("tradecopier|powertools", 40)
+
+
+class _EventRun:
+    """Sends one leader event through ingest, then hands each follower queue's batch to the executor."""
+
+    def __init__(
+        self,
+        handlers: _Handlers,
+        calls: Any,
+        sqs: Any,
+        queues: list[tuple[str, str]],
+        profiler: Any,
+        tally: _Tally,
+    ) -> None:
+        self.handlers = handlers
+        self.calls = calls
+        self.sqs = sqs
+        self.queues = queues
+        self.profiler = profiler
+        self.tally = tally
+
+    def ingest(self, group_id: str, token: str, index: int, phase: _Phase) -> None:
+        from devstack.samples import Context, alternating_market, http_api_event
+
+        event_id = f"bench-{uuid.uuid4().hex[:12]}"
+        body = alternating_market(event_id, index)
+        event = http_api_event(
+            "POST", f"/groups/{group_id}/events", json.dumps(body), {"X-Webhook-Token": token}
+        )
+        with self.calls.scoped("ingest" if phase.counted else None):
+            reply, sample = _measure(self.handlers.ingest, event, Context("ingest", 512))
+        assert reply["statusCode"] == 202, reply
+        if phase.measured:
+            self.tally.event_ids.append(event_id)
+            self.tally.counted_events += phase.counted
+        if phase.timed:
+            self.tally.ingest.append(sample)
+
+    def copy(self, url: str, arn: str, phase: _Phase) -> None:
+        from devstack.samples import Context, sqs_record
+
+        messages = self.sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=2,
+            AttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        assert messages, f"nothing delivered to {url}"
+        records = [sqs_record(m, arn, "us-east-1") for m in messages]
+        if phase.profiling:
+            self.profiler.enable()
+        with self.calls.scoped("executor" if phase.counted else None):
+            result, sample = _measure(self.handlers.executor, {"Records": records}, Context("executor", 512))
+        if phase.profiling:
+            self.profiler.disable()
+        assert not result.get("batchItemFailures"), result
+        sample.records = len(records)
+        if phase.counted:
+            self.tally.counted_copies += len(records)
+        if phase.timed:
+            self.tally.executor.append(sample)
+        self.sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+
+    def send(self, group_id: str, token: str, index: int, phase: _Phase) -> None:
+        self.ingest(group_id, token, index, phase)
+        for url, arn in self.queues:
+            self.copy(url, arn, phase)
+
+
+def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict[str, Any]:
+    from bench.backends import plain_client
+
+    ddb, tables, calls = _prepare(ddb_endpoint, moto_endpoint)
+    handlers = _import_handlers()
+    profiler: Any = None
+    if args.profile is not None:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)  # CPU time, not waiting
+    tally = _Tally()
+    with _stdout_to_temp_file():
+        group_id, token = _create_group(handlers.admin, args.followers)
+        sqs = plain_client("sqs", moto_endpoint)
+        events = _EventRun(
+            handlers, calls, sqs, _follower_queues(sqs, moto_endpoint, args.followers), profiler, tally
+        )
+        # With --profile, extra events after the measured ones run under cProfile (never timed).
+        total = args.warmup + args.events + (20 if profiler is not None else 0)
+        for index in range(total):
+            events.send(group_id, token, index, _phase(args, index, profiler is not None))
+    if profiler is not None:
+        _write_profile(profiler, args.profile)
 
     return _result(
         args,
@@ -249,11 +352,11 @@ def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict
         ddb,
         tables,
         group_id,
-        event_ids,
-        ingest_samples,
-        executor_samples,
-        counted_events,
-        counted_copies,
+        tally.event_ids,
+        tally.ingest,
+        tally.executor,
+        tally.counted_events,
+        tally.counted_copies,
     )
 
 

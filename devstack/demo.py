@@ -87,14 +87,32 @@ def _account_in_use(client: Client, ids: list[str]) -> bool:
 
 
 def run(client: Client, out: Any = print) -> None:
+    ids, suffix = _fresh_accounts(client, out)
+    leader = ids[LEADER]
+    group_id, token = _create_group(client, ids, out)
+    event_id = _send_leader_event(client, group_id, token, leader, suffix, out)
+    copies = _wait_for_copies(client, group_id, event_id)
+    rows, problems = _follower_rows(client, group_id, ids, copies)
+    out("")
+    _print_table(rows, out)
+    problems += _leader_problems(client, leader, out)
+    if problems:
+        raise DemoError("the copies are not as expected: " + "; ".join(problems) + ".")
+
+
+def _fresh_accounts(client: Client, out: Any) -> tuple[dict[str, str], str]:
+    """The demo's account ids (name → id), with a unique suffix if this stack has seen them before."""
     base_ids = [LEADER, *(name for name, _, _ in FOLLOWERS)]
     suffix = ""
     if _account_in_use(client, base_ids):
         suffix = "-" + uuid.uuid4().hex[:6]
         out(f"(accounts already in use on this stack: using the suffix {suffix!r})")
-    ids = {name: name + suffix for name in base_ids}
-    leader = ids[LEADER]
+    return {name: name + suffix for name in base_ids}, suffix
 
+
+def _create_group(client: Client, ids: dict[str, str], out: Any) -> tuple[str, str]:
+    """The group, its followers (EVAL-3 locked): (group id, webhook token)."""
+    leader = ids[LEADER]
     group = client.ok(
         "POST",
         "/groups",
@@ -113,6 +131,10 @@ def run(client: Client, out: Any = print) -> None:
         )
         if lock_reason:
             client.ok("POST", f"/groups/{group_id}/followers/{account}/lock", {"reason": lock_reason})
+    return group_id, token
+
+
+def _send_leader_event(client: Client, group_id: str, token: str, leader: str, suffix: str, out: Any) -> str:
     event_id = f"L-42-new{suffix}"
     event = samples.market(
         event_id, "L-42", qty=2, side="buy", occurred_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -121,22 +143,33 @@ def run(client: Client, out: Any = print) -> None:
     answer = client.ok("POST", f"/groups/{group_id}/events", event, expect=202, **{"X-Webhook-Token": token})
     if answer.get("status") != "accepted":
         raise DemoError(f"the event was answered {answer} instead of accepted.")
+    return event_id
 
+
+def _wait_for_copies(client: Client, group_id: str, event_id: str) -> dict[str, Any]:
+    """The event's copies (account → copy) once every follower's is final."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         copies = {
             c["account_id"]: c for c in client.ok("GET", f"/groups/{group_id}/events/{event_id}")["copies"]
         }
         if len(copies) == len(FOLLOWERS) and all(c["status"] in FINAL for c in copies.values()):
-            break
+            return copies
         if time.monotonic() > deadline:
             pending = sorted(a for a, c in copies.items() if c["status"] not in FINAL)
             raise DemoError(f"copies of {event_id} still not final after {WAIT_SECONDS:.0f} s: {pending}.")
         time.sleep(0.2)
 
+
+def _follower_rows(
+    client: Client, group_id: str, ids: dict[str, str], copies: dict[str, Any]
+) -> tuple[list[tuple[str, ...]], list[str]]:
+    """The table of followers (header first) and what differs from ``EXPECTED``."""
     group = client.ok("GET", f"/groups/{group_id}")
     state = {f["account_id"]: f for f in group["followers"]}
-    rows = [("account", "multiplier", "state", "copy status", "qty", "reason", "broker order", "position")]
+    rows: list[tuple[str, ...]] = [
+        ("account", "multiplier", "state", "copy status", "qty", "reason", "broker order", "position")
+    ]
     problems = []
     for name, multiplier, _ in FOLLOWERS:
         account = ids[name]
@@ -158,20 +191,113 @@ def run(client: Client, out: Any = print) -> None:
         want_status, want_qty = EXPECTED[name]
         if copy["status"] != want_status or (want_qty is not None and copy.get("qty") != want_qty):
             problems.append(f"{account} is {copy['status']} qty {copy.get('qty')} (expected {want_status})")
+    return rows, problems
+
+
+def _print_table(rows: list[tuple[str, ...]], out: Any) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        out(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            out("-+-".join("-" * w for w in widths))
+
+
+def _leader_problems(client: Client, leader: str, out: Any) -> list[str]:
+    """Prints the leader's orders and positions; a problem if it has any (nothing is placed on it)."""
+    orders = client.ok("GET", f"/accounts/{leader}/orders")["orders"]
+    positions = client.ok("GET", f"/accounts/{leader}/positions")["positions"]
+    out("")
+    out(f"leader {leader}: orders {json.dumps(orders)}, positions {json.dumps(positions)} (untouched)")
+    if orders or [p for p in positions if p.get("qty")]:
+        return [f"the leader {leader} has orders or positions"]
+    return []
+
+
+# --- act two: a bracket, a micro follower, an inverse one, and a locked one that still exits -------
+
+ACT_TWO: list[tuple[str, dict[str, Any]]] = [
+    ("MICRO-1", {"symbol_map": {"NQ": "MNQ"}, "multiplier": 10}),
+    ("INVERSE-1", {"inverse": True}),
+    ("LOCKED-1", {}),
+]
+
+
+def _send(client: Client, group_id: str, token: str, event: dict[str, Any]) -> dict[str, Any]:
+    client.ok("POST", f"/groups/{group_id}/events", event, expect=202, **{"X-Webhook-Token": token})
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        copies = client.ok("GET", f"/groups/{group_id}/events/{event['event_id']}")["copies"]
+        if copies and all(c["status"] in FINAL for c in copies):
+            return {c["account_id"]: c for c in copies}
+        if time.monotonic() > deadline:
+            raise DemoError(f"copies of {event['event_id']} still not final after {WAIT_SECONDS:.0f} s.")
+        time.sleep(0.2)
+
+
+def act_two(client: Client, out: Any = print) -> None:
+    """NQ leader with a bracket; MICRO-1 copies it as MNQ x10, INVERSE-1 the other way round (legs
+    swapped), LOCKED-1 is locked while long. The leader moves its stop, then its take-profit fills at
+    21500: that price marks every follower's market, and each follower's own legs take it out —
+    the locked one included (exits are never blocked). Everyone ends flat; the leader untouched."""
+    suffix = "-" + uuid.uuid4().hex[:6]
+    leader = f"FUNDED-2{suffix}"
+    ids = {name: f"{name}{suffix}" for name, _ in ACT_TWO}
+    group = client.ok(
+        "POST",
+        "/groups",
+        {"name": "Act two", "leader": {"account_id": leader, "broker": "paper"}},
+        expect=201,
+    )
+    group_id, token = group["group_id"], group["webhook_token"]
+    for name, settings in ACT_TWO:
+        body = {"account_id": ids[name], "broker": "paper", **settings}
+        client.ok("POST", f"/groups/{group_id}/followers", body, expect=201)
+    out(f"\nact two: group {group_id}, leader {leader}")
+    out("leader buys 1 NQZ6 at 21450 with a take-profit at 21500 and a stop-loss at 21400")
+    entry = samples.market(
+        f"A2-entry{suffix}", "A2", qty=1, price=21450, **samples.bracket("A2", 21500, 21400)
+    )
+    _send(client, group_id, token, entry)
+    client.ok("POST", f"/groups/{group_id}/followers/{ids['LOCKED-1']}/lock", {"reason": "daily loss limit"})
+    out(f"{ids['LOCKED-1']} is locked while long; the leader moves its stop to 21425")
+    _send(client, group_id, token, samples.order_modified(f"A2-move{suffix}", "A2-sl", stop_price=21425))
+    out("the leader's take-profit fills at 21500")
+    fill = samples.order_filled(f"A2-tp{suffix}", "A2-tp", qty=1, price=21500, side="sell", position_after=0)
+    _send(client, group_id, token, fill)
+
+    rows = [("account", "order", "symbol", "side", "qty", "type", "price", "status")]
+    problems = []
+    for name, _ in ACT_TWO:
+        account = ids[name]
+        for order in reversed(client.ok("GET", f"/accounts/{account}/orders")["orders"]):
+            price = order.get("limit_price") or order.get("stop_price") or "-"
+            role = order.get("leg") or "entry"
+            rows.append(
+                (
+                    account,
+                    role,
+                    order["symbol"],
+                    order["side"],
+                    str(order["qty"]),
+                    order["order_type"],
+                    str(price),
+                    order["status"],
+                )
+            )
+        held = [p for p in client.ok("GET", f"/accounts/{account}/positions")["positions"] if p["qty"]]
+        if held:
+            problems.append(f"{account} still holds {held}")
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out("")
     for n, row in enumerate(rows):
         out(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             out("-+-".join("-" * w for w in widths))
-    orders = client.ok("GET", f"/accounts/{leader}/orders")["orders"]
-    positions = client.ok("GET", f"/accounts/{leader}/positions")["positions"]
-    out("")
-    out(f"leader {leader}: orders {json.dumps(orders)}, positions {json.dumps(positions)} (untouched)")
-    if orders or [p for p in positions if p.get("qty")]:
-        problems.append(f"the leader {leader} has orders or positions")
+    if client.ok("GET", f"/accounts/{leader}/orders")["orders"]:
+        problems.append(f"the leader {leader} has orders")
+    out(f"\nfinal positions: all flat; leader {leader}: no orders (untouched)" if not problems else "")
     if problems:
-        raise DemoError("the copies are not as expected: " + "; ".join(problems) + ".")
+        raise DemoError("act two is not as expected: " + "; ".join(problems) + ".")
 
 
 def main() -> int:
@@ -194,6 +320,7 @@ def main() -> int:
                 base = local.api_url
                 print(f"local stack ready at {base} (stopped at the end)", flush=True)
             run(Client(base))
+            act_two(Client(base))
     except DemoError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
@@ -201,7 +328,8 @@ def main() -> int:
         print(f"demo failed: the stack could not be reached ({exc}).", file=sys.stderr)
         return 1
     print(
-        "\ndemo OK: each follower sized by its own multiplier, the locked one skipped, the leader untouched."
+        "\ndemo OK: each follower sized by its own multiplier, the locked one skipped, brackets copied"
+        " (mapped, inverse, a locked follower still exiting), the leader untouched."
     )
     return 0
 

@@ -109,12 +109,24 @@ def _patch_sqs() -> None:
 
     queue_cls: Any = sqs_models.Queue
     backend_cls: Any = sqs_models.SQSBackend
+    _cache_attribute_names(sqs_models)
+    _unhook_event_source_mappings(queue_cls)
+    _growing_sequence_numbers_and_locked_delete(queue_cls)
+    _only_invisible_messages_block_their_group(queue_cls)
+    _long_poll_until_deliverable(queue_cls)
+    _fifo_dedup_window(backend_cls)
+    _expired_in_flight_messages_come_back(backend_cls)
 
+
+def _cache_attribute_names(sqs_models: Any) -> None:
     # 0. speed only: Queue.attributes (read 4x per SendMessage, so per SNS delivery) converts all
     # 18 attribute names from CamelCase each time; the conversion is pure, so cache it.
-    models: Any = sqs_models
-    models.camelcase_to_underscores = functools.lru_cache(maxsize=1024)(models.camelcase_to_underscores)
+    sqs_models.camelcase_to_underscores = functools.lru_cache(maxsize=1024)(
+        sqs_models.camelcase_to_underscores
+    )
 
+
+def _unhook_event_source_mappings(queue_cls: Any) -> None:
     # 1. no event source mapping ever reaches the queue's own dispatch loop in add_message.
     def _get_esms(self: Any) -> dict[str, Any]:
         return {}
@@ -124,6 +136,8 @@ def _patch_sqs() -> None:
 
     queue_cls.lambda_event_source_mappings = property(_get_esms, _set_esms)
 
+
+def _growing_sequence_numbers_and_locked_delete(queue_cls: Any) -> None:
     # 3. + 6. sequence numbers and the queue lock around add/delete.
     seq = itertools.count(int(time.time() * 1000) * 10**6)
     seq_lock = threading.Lock()
@@ -143,32 +157,51 @@ def _patch_sqs() -> None:
     queue_cls.add_message = add_message
     queue_cls.delete_message = delete_message
 
+
+def _only_invisible_messages_block_their_group(queue_cls: Any) -> None:
     # 4. only invisible in-flight messages block their group.
     def pending_message_groups(self: Any) -> set[str]:
         return {m.group_id for m in list(self._pending_messages) if m.group_id is not None and not m.visible}
 
     queue_cls.pending_message_groups = property(pending_message_groups)
 
+
+def _has_deliverable_message(queue: Any) -> bool:
+    """A visible, undelayed message whose FIFO group no in-flight message blocks."""
+    blocked: set[str] | None = None
+    for m in list(queue._messages):
+        if not m.visible or m.delayed:
+            continue
+        if queue.fifo_queue and m.group_id is not None and m not in queue._pending_messages:
+            if blocked is None:
+                blocked = queue.pending_message_groups
+            if m.group_id in blocked:
+                continue
+        return True
+    return False
+
+
+def _long_poll_until_deliverable(queue_cls: Any) -> None:
     # 5. long polling waits for a deliverable message, not merely a visible one.
     def wait_for_messages(self: Any, timeout: int) -> None:
-        def deliverable() -> bool:
-            blocked: set[str] | None = None
-            for m in list(self._messages):
-                if not m.visible or m.delayed:
-                    continue
-                if self.fifo_queue and m.group_id is not None and m not in self._pending_messages:
-                    if blocked is None:
-                        blocked = self.pending_message_groups
-                    if m.group_id in blocked:
-                        continue
-                return True
-            return False
-
         with self._messages_lock:
-            self._messages_lock.wait_for(deliverable, timeout=timeout)
+            self._messages_lock.wait_for(lambda: _has_deliverable_message(self), timeout=timeout)
 
     queue_cls.wait_for_messages = wait_for_messages
 
+
+def _dedup_id(queue: Any, message_body: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """The message's deduplication id: given (by keyword or position), else the body's hash if the
+    queue deduplicates by content."""
+    dedup_id = kwargs.get("deduplication_id")
+    if dedup_id is None and len(args) >= 3:
+        dedup_id = args[2]
+    if dedup_id is None and queue.content_based_deduplication:
+        dedup_id = hashlib.sha256(message_body.encode("utf-8")).hexdigest()
+    return dedup_id
+
+
+def _fifo_dedup_window(backend_cls: Any) -> None:
     # 2. FIFO deduplication window independent of deletion (SendMessage, SendMessageBatch, SNS).
     orig_send = backend_cls.send_message
 
@@ -176,11 +209,7 @@ def _patch_sqs() -> None:
         queue = self.get_queue(queue_name)
         if not queue.fifo_queue:
             return orig_send(self, queue_name, message_body, *args, **kwargs)
-        dedup_id = kwargs.get("deduplication_id")
-        if dedup_id is None and len(args) >= 3:
-            dedup_id = args[2]
-        if dedup_id is None and queue.content_based_deduplication:
-            dedup_id = hashlib.sha256(message_body.encode("utf-8")).hexdigest()
+        dedup_id = _dedup_id(queue, message_body, args, kwargs)
         state = queue.__dict__.setdefault("_devstack_dedup", ({}, threading.Lock()))
         seen, lock = state
         with lock:
@@ -199,6 +228,8 @@ def _patch_sqs() -> None:
 
     backend_cls.send_message = send_message
 
+
+def _expired_in_flight_messages_come_back(backend_cls: Any) -> None:
     # 4b. before each ReceiveMessage, in-flight messages whose visibility expired stop being
     # in flight, so the head of a timed-out batch and the rest of its group come back together.
     orig_receive = backend_cls.receive_message

@@ -87,6 +87,38 @@ def order_modified(event_id: str, order_id: str, **changes: Any) -> dict[str, An
     return {"event_id": event_id, "type": "order.modified", "order_id": order_id, **changes}
 
 
+def order_filled(
+    event_id: str,
+    order_id: str,
+    *,
+    qty: int,
+    price: float,
+    side: str = "buy",
+    symbol: str = SYMBOL,
+    **fields: Any,
+) -> dict[str, Any]:
+    """An ``order.filled`` body: ``qty`` of the leader's order filled at ``price`` (a mark, too)."""
+    return {
+        "event_id": event_id,
+        "type": "order.filled",
+        "order_id": order_id,
+        "symbol": symbol,
+        "side": side,
+        "qty": qty,
+        "price": price,
+        **fields,
+    }
+
+
+def bracket(order_id: str, take_profit: float, stop_loss: float) -> dict[str, Any]:
+    """The ``take_profit`` / ``stop_loss`` fields of an ``order.placed`` body: legs ``{order_id}-tp``
+    and ``{order_id}-sl``."""
+    return {
+        "take_profit": {"order_id": f"{order_id}-tp", "price": take_profit},
+        "stop_loss": {"order_id": f"{order_id}-sl", "price": stop_loss},
+    }
+
+
 def order_cancelled(event_id: str, order_id: str) -> dict[str, Any]:
     return {"event_id": event_id, "type": "order.cancelled", "order_id": order_id}
 

@@ -8,8 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tradecopier.api.admin_routes import router
 from tradecopier.api.errors import body_too_large, register_error_handlers
 from tradecopier.api.http import as_json_request
+from tradecopier.logic.services import admin_services
 from tradecopier.observability import logger, metrics, tracer
-from tradecopier.settings import get_settings
+
+admin_services()  # at init: a missing or invalid variable fails the cold start, naming it
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(router)
@@ -27,5 +29,5 @@ def openapi_document() -> Response[str]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    max_body = get_settings().max_body_bytes
+    max_body = admin_services().settings.max_body_bytes
     return body_too_large(event, max_body) or app.resolve(as_json_request(event), context)

@@ -7,7 +7,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradecopier.logic.deliveries import copy_record
+from tradecopier.logic.services import executor_services
 from tradecopier.observability import logger, metrics, tracer
+
+executor_services()  # at init: a missing or invalid variable fails the cold start, naming it
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -8,8 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tradecopier.api.errors import body_too_large, register_error_handlers
 from tradecopier.api.http import as_json_request
 from tradecopier.api.ingest_routes import router
+from tradecopier.logic.services import ingest_services
 from tradecopier.observability import MetricName, count, logger, metrics, tracer
-from tradecopier.settings import get_settings
+
+ingest_services()  # at init: a missing or invalid variable fails the cold start, naming it
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(router)
@@ -20,7 +22,7 @@ register_error_handlers(app, on_error=lambda code: count(MetricName.EVENTS_REFUS
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if too_large := body_too_large(event, get_settings().max_body_bytes):
+    if too_large := body_too_large(event, ingest_services().settings.max_body_bytes):
         count(MetricName.EVENTS_REFUSED)
         return too_large
     return app.resolve(as_json_request(event), context)

@@ -33,6 +33,7 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/groups/{group_id}"): IAM,
     ("DELETE", "/groups/{group_id}"): IAM,
     ("POST", "/groups/{group_id}/followers"): IAM,
+    ("GET", "/groups/{group_id}/followers/{account_id}"): IAM,
     ("PATCH", "/groups/{group_id}/followers/{account_id}"): IAM,
     ("DELETE", "/groups/{group_id}/followers/{account_id}"): IAM,
     ("POST", "/groups/{group_id}/followers/{account_id}/lock"): IAM,
@@ -121,38 +122,55 @@ def statement_problems(where: str, statement: Any) -> list[str]:
     actions = [a for a in _as_list(statement.get("Action", [])) if isinstance(a, str)]
     if not actions:
         problems.append(f"{where}: no Action")
-    for action in actions:
-        if "*" in action:
-            problems.append(f"{where}: wildcard action {action!r}")
+    problems.extend(f"{where}: wildcard action {action!r}" for action in actions if "*" in action)
     resources = [_render(r) for r in _as_list(statement.get("Resource", []))]
     if not resources:
         problems.append(f"{where}: no Resource")
-    condition_keys = {
+    condition_keys = _condition_keys(statement)
+    for resource in resources:
+        if resource == "*":
+            problems.extend(_all_resources_problems(where, actions, condition_keys))
+        else:
+            problems.extend(_resource_problems(where, resource))
+    return problems
+
+
+def _condition_keys(statement: dict[str, Any]) -> set[str]:
+    return {
         key
         for block in (statement.get("Condition") or {}).values()
         if isinstance(block, dict)
         for key in block
     }
-    for resource in resources:
-        if resource == "*":
-            for action in actions:
-                if action not in RESOURCE_WILDCARD_ALLOWED:
-                    problems.append(f"{where}: {action} on Resource '*' (not in RESOURCE_WILDCARD_ALLOWED)")
-                required = REQUIRED_CONDITION_KEYS.get(action)
-                if required and required not in condition_keys:
-                    problems.append(f"{where}: {action} on Resource '*' without a {required} condition")
-            continue
-        # ${AWS::Partition} etc. contain "::": make them plain words before splitting the ARN.
-        parts = re.sub(r"\$\{AWS::(\w+)\}", lambda m: m.group(1).lower(), resource).split(":")
-        if resource.startswith("arn:") and len(parts) >= 6:
-            service, region, account, rest = parts[2], parts[3], parts[4], ":".join(parts[5:])
-            if "*" in service or "*" in region or "*" in account:
-                problems.append(f"{where}: {resource!r} wildcards the service, region or account")
-            if rest.strip("*/: ") == "":
-                problems.append(f"{where}: {resource!r} names no resource (all of the service)")
-        elif not resource.startswith("${"):
-            problems.append(f"{where}: resource {resource!r} is neither an ARN nor a GetAtt/Ref")
+
+
+def _all_resources_problems(where: str, actions: list[str], condition_keys: set[str]) -> list[str]:
+    """Actions on Resource '*': only those that allow nothing narrower, with their condition."""
+    problems: list[str] = []
+    for action in actions:
+        if action not in RESOURCE_WILDCARD_ALLOWED:
+            problems.append(f"{where}: {action} on Resource '*' (not in RESOURCE_WILDCARD_ALLOWED)")
+        required = REQUIRED_CONDITION_KEYS.get(action)
+        if required and required not in condition_keys:
+            problems.append(f"{where}: {action} on Resource '*' without a {required} condition")
     return problems
+
+
+def _resource_problems(where: str, resource: str) -> list[str]:
+    """An ARN must name its service, region, account and some resource; else a GetAtt/Ref."""
+    # ${AWS::Partition} etc. contain "::": make them plain words before splitting the ARN.
+    parts = re.sub(r"\$\{AWS::(\w+)\}", lambda m: m.group(1).lower(), resource).split(":")
+    if resource.startswith("arn:") and len(parts) >= 6:
+        problems: list[str] = []
+        service, region, account, rest = parts[2], parts[3], parts[4], ":".join(parts[5:])
+        if "*" in service or "*" in region or "*" in account:
+            problems.append(f"{where}: {resource!r} wildcards the service, region or account")
+        if rest.strip("*/: ") == "":
+            problems.append(f"{where}: {resource!r} names no resource (all of the service)")
+        return problems
+    if not resource.startswith("${"):
+        return [f"{where}: resource {resource!r} is neither an ARN nor a GetAtt/Ref"]
+    return []
 
 
 def policy_problems(template: dict[str, Any]) -> list[str]:

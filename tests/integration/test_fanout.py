@@ -41,7 +41,7 @@ from tradecopier.fanout.followers import FollowerQueues, FollowerResources
 from tradecopier.fanout.names import follower_dlq_name, follower_queue_name
 from tradecopier.fanout.publish import PublishError, SnsPublisher
 from tradecopier.fanout.topics import FIFO_TOPIC_MAX_SUBSCRIPTIONS, GroupTopics
-from tradecopier.settings import Settings
+from tradecopier.settings import AdminSettings
 
 REGION = "us-east-1"
 PREFIX = "tc-test"
@@ -50,7 +50,7 @@ GROUP = "g-0123456789ab"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def make_settings(**overrides: Any) -> Settings:
+def make_settings(**overrides: Any) -> AdminSettings:
     values: dict[str, Any] = {
         "copier_table_name": "copier",
         "paper_table_name": "paper",
@@ -58,7 +58,7 @@ def make_settings(**overrides: Any) -> Settings:
         "executor_function_name": EXECUTOR,
     }
     values.update(overrides)
-    return Settings.model_validate(values)
+    return AdminSettings.model_validate(values)
 
 
 @dataclass(frozen=True)

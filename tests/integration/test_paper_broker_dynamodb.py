@@ -20,7 +20,7 @@ from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import clear_cache, open_broker
 from tradecopier.domain.enums import BrokerName, OrderStatus, Side, Simulate
 from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
-from tradecopier.settings import Settings
+from tradecopier.settings import ExecutorSettings
 
 ACCOUNT = "EVAL-1"
 RACERS = 20
@@ -28,16 +28,18 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-def settings(copier_env: CopierTables) -> Iterator[Settings]:
+def settings(copier_env: CopierTables) -> Iterator[ExecutorSettings]:
     aws.clear_clients("dynamodb")  # the cached client must see AWS_ENDPOINT_URL_DYNAMODB
     clear_cache()
-    yield Settings.from_env()
+    yield ExecutorSettings(
+        copier_table_name=copier_env.copier, paper_table_name=copier_env.paper, resource_prefix="tc-paper"
+    )
     aws.clear_clients("dynamodb")
     clear_cache()
 
 
 @pytest.fixture
-def broker(settings: Settings) -> PaperBroker:
+def broker(settings: ExecutorSettings) -> PaperBroker:
     return PaperBroker(ACCOUNT, PaperStore(settings.paper_table_name))
 
 
@@ -70,7 +72,7 @@ def race(calls: list[Callable[[], T]]) -> list[T]:
 
 
 def test_market_fill_writes_order_claim_and_versioned_position(
-    broker: PaperBroker, settings: Settings
+    broker: PaperBroker, settings: ExecutorSettings
 ) -> None:
     placed = broker.place(order("c-1", "buy", 2, reference_price=Decimal("21450.25")))
     broker.place(order("c-2", "buy", 1, reference_price=Decimal("21460.50")))
@@ -91,7 +93,9 @@ def test_market_fill_writes_order_claim_and_versioned_position(
     assert len(by_sk) == 5
 
 
-def test_twenty_threads_placing_one_client_order_id_create_exactly_one_order(settings: Settings) -> None:
+def test_twenty_threads_placing_one_client_order_id_create_exactly_one_order(
+    settings: ExecutorSettings,
+) -> None:
     # Each racer has its own adapter, as separate Lambda invocations would.
     brokers = [PaperBroker(ACCOUNT, PaperStore(settings.paper_table_name)) for _ in range(RACERS)]
     same = order("c-1", "buy", 2, reference_price=Decimal("100"))
@@ -103,7 +107,7 @@ def test_twenty_threads_placing_one_client_order_id_create_exactly_one_order(set
 
 
 def test_twenty_threads_placing_one_limit_client_order_id_create_exactly_one_order(
-    settings: Settings,
+    settings: ExecutorSettings,
 ) -> None:
     brokers = [PaperBroker(ACCOUNT, PaperStore(settings.paper_table_name)) for _ in range(RACERS)]
     same = order("c-1", "sell", 1, "limit", limit_price=Decimal("110"))
@@ -112,7 +116,7 @@ def test_twenty_threads_placing_one_limit_client_order_id_create_exactly_one_ord
     assert [o.status for o in brokers[0].orders()] == [OrderStatus.WORKING]
 
 
-def test_twenty_threads_placing_different_orders_all_land_in_the_position(settings: Settings) -> None:
+def test_twenty_threads_placing_different_orders_all_land_in_the_position(settings: ExecutorSettings) -> None:
     brokers = [PaperBroker(ACCOUNT, PaperStore(settings.paper_table_name)) for _ in range(RACERS)]
     results = race(
         [
@@ -127,7 +131,7 @@ def test_twenty_threads_placing_different_orders_all_land_in_the_position(settin
     assert position.avg_price == Decimal("109.5")  # (100 + ... + 119) / 20, exact
 
 
-def test_concurrent_flattens_with_one_client_order_id_close_once(settings: Settings) -> None:
+def test_concurrent_flattens_with_one_client_order_id_close_once(settings: ExecutorSettings) -> None:
     brokers = [PaperBroker(ACCOUNT, PaperStore(settings.paper_table_name)) for _ in range(10)]
     brokers[0].place(order("c-1", "sell", 3, reference_price=Decimal("100")))
     stop = brokers[0].place(order("c-2", "buy", 3, "stop", stop_price=Decimal("105")))
@@ -142,7 +146,7 @@ def test_concurrent_flattens_with_one_client_order_id_close_once(settings: Setti
     assert len(brokers[0].orders()) == 3
 
 
-def test_fill_racing_a_flatten_is_never_left_half_closed(settings: Settings) -> None:
+def test_fill_racing_a_flatten_is_never_left_half_closed(settings: ExecutorSettings) -> None:
     brokers = [PaperBroker(ACCOUNT, PaperStore(settings.paper_table_name)) for _ in range(RACERS)]
     brokers[0].place(order("c-0", "buy", 5, reference_price=Decimal("100")))
     calls: list[Callable[[], object]] = [
@@ -158,7 +162,7 @@ def test_fill_racing_a_flatten_is_never_left_half_closed(settings: Settings) -> 
     assert sum(p.qty for p in brokers[0].positions()) == bought - flatten.qty, "no fill lost or closed twice"
 
 
-def test_modify_cancel_and_lifecycle_through_the_registry(settings: Settings) -> None:
+def test_modify_cancel_and_lifecycle_through_the_registry(settings: ExecutorSettings) -> None:
     broker = open_broker(ACCOUNT, BrokerName.PAPER, None, settings)
     placed = broker.place(order("c-1", "buy", 1, "limit", limit_price=Decimal("99.75")))
     modified = broker.modify(
@@ -182,7 +186,7 @@ def test_modify_cancel_and_lifecycle_through_the_registry(settings: Settings) ->
     assert broker.find_by_client_order_id("c-1") == cancelled
 
 
-def test_simulated_rejection_is_listed_with_the_accounts_orders(settings: Settings) -> None:
+def test_simulated_rejection_is_listed_with_the_accounts_orders(settings: ExecutorSettings) -> None:
     broker = open_broker(ACCOUNT, BrokerName.PAPER, Simulate.REJECT, settings)
     with pytest.raises(BrokerRejected, match=r"simulated rejection \(simulate=reject\)"):
         broker.place(order("c-1", reference_price=Decimal("100")))

@@ -15,7 +15,6 @@ from tests.pipeline import FakeContext, Pipeline
 from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerUnreachable
 from tradecopier.brokers.paper import PaperBroker
 from tradecopier.brokers.paper.store import PaperStore
-from tradecopier.settings import get_settings
 
 # The rules' leader order: a market order of leader order L-1 unless a test names another.
 market = partial(samples.market, order_id="L-1")
@@ -70,7 +69,7 @@ def test_crash_after_broker_accepted_places_no_second_order(
 
     def flaky_broker(account_id: str, broker: Any, simulate: Any, settings: Any) -> BrokerAccount:
         return PaperBroker(
-            account_id, PaperStore(get_settings().paper_table_name), after_accept=lose_first_response
+            account_id, PaperStore(settings.paper_table_name), after_accept=lose_first_response
         )
 
     monkeypatch.setattr("tradecopier.logic.deliveries.open_broker", flaky_broker)

@@ -28,7 +28,8 @@ from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.fanout.names import follower_dlq_name, follower_queue_name
 from tradecopier.logic import deliveries
 from tradecopier.logic.executor import Delivery
-from tradecopier.settings import Settings, get_settings
+from tradecopier.logic.services import executor_services
+from tradecopier.settings import BrokerSettings
 
 FAULTY, HEALTHY = "EVAL-1", "GOOD-1"
 
@@ -54,7 +55,7 @@ def two_followers(pipeline: Pipeline, **faulty: Any) -> tuple[str, str]:
 
 def queue_url(pipeline: Pipeline, group_id: str, account_id: str, dlq: bool = False) -> str:
     name = (follower_dlq_name if dlq else follower_queue_name)(
-        get_settings().resource_prefix, group_id, account_id
+        executor_services().settings.resource_prefix, group_id, account_id
     )
     return str(pipeline.sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
@@ -87,7 +88,7 @@ def brokers_with_hooks(hooks: dict[str, Callable[[BrokerOrder], None]]) -> Calla
     """``open_broker`` for the executor: paper brokers whose ``after_accept`` hook is ``hooks[account]``."""
     real = registry.open_broker
 
-    def opener(account_id: str, broker: Any, simulate: Any, settings: Settings) -> BrokerAccount:
+    def opener(account_id: str, broker: Any, simulate: Any, settings: BrokerSettings) -> BrokerAccount:
         hook = hooks.get(account_id)
         if hook is None:
             return real(account_id, broker, simulate, settings)

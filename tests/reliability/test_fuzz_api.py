@@ -277,6 +277,22 @@ def _exercise(
     op = case.operation
     key = (op.method.upper(), op.path)
     label = f"{key[0]} {key[1]}"
+    headers = _aim_at_the_real_group(world, case, pass_name, key)
+    response = _send(case, session, world, headers, content_type, raw)
+    status = response.status_code
+    world.requests[pass_name] += 1
+    world.statuses[f"{status // 100}xx"] += 1
+    world.by_operation[f"{label} [{pass_name}]"][status] += 1
+    body, labelled_json_parses = _json_body(response)
+    sent = {**headers, "Content-Type": content_type} if content_type is not None and raw is None else headers
+    curl = case.as_curl_command(headers=sent)[:400]
+    where = f"[{pass_name}] {label} -> {status} (Content-Type {content_type!r}, raw {raw!r:.80}): {curl}"
+    _judge(world, case, response, body, labelled_json_parses, raw, label, where)
+    _follow_the_real_group(world, case, key, status, body)
+
+
+def _aim_at_the_real_group(world: World, case: Any, pass_name: str, key: tuple[str, str]) -> dict[str, str]:
+    """Headers (and body edits) so that the non-generated passes act on the real group."""
     headers: dict[str, str] = {}
     if pass_name != "generated":
         if key == INGEST:
@@ -290,20 +306,30 @@ def _exercise(
     if pass_name == "orders":
         fresh = f"FZ-{world.group_id[-6:]}-{sum(world.requests.values())}"
         case.body["event_id"] = world.events[-1] if case.body["event_id"] == "dup" else fresh
-    response = _send(case, session, world, headers, content_type, raw)
-    status = response.status_code
-    world.requests[pass_name] += 1
-    world.statuses[f"{status // 100}xx"] += 1
-    world.by_operation[f"{label} [{pass_name}]"][status] += 1
+    return headers
+
+
+def _json_body(response: requests.Response) -> tuple[Any, bool]:
+    """(the decoded body or None, whether a JSON-labelled answer parses)."""
     try:
         body: Any = response.json() if response.content else None
-        labelled_json_parses = bool(response.content) or status == 204
+        return body, bool(response.content) or response.status_code == 204
     except ValueError:
-        body, labelled_json_parses = None, False
-    sent = {**headers, "Content-Type": content_type} if content_type is not None and raw is None else headers
-    curl = case.as_curl_command(headers=sent)[:400]
-    where = f"[{pass_name}] {label} -> {status} (Content-Type {content_type!r}, raw {raw!r:.80}): {curl}"
+        return None, False
 
+
+def _judge(
+    world: World,
+    case: Any,
+    response: requests.Response,
+    body: Any,
+    labelled_json_parses: bool,
+    raw: bytes | None,
+    label: str,
+    where: str,
+) -> None:
+    """Files the answer under every rule it breaks (5xx, shape, contract, documentation)."""
+    op, status = case.operation, response.status_code
     if _fails(case, response, not_a_server_error) or status >= 500:
         world.server_errors.append(f"{where}\n    body: {response.text[:300]}")
     if response.headers.get("content-type", "").startswith("application/json") and not labelled_json_parses:
@@ -322,7 +348,9 @@ def _exercise(
     elif status >= 300 and _placeholder(op, status):
         world.doc_schema_defects.setdefault(label, set()).add(status)
 
-    # What the run did to the real group.
+
+def _follow_the_real_group(world: World, case: Any, key: tuple[str, str], status: int, body: Any) -> None:
+    """What the run did to the real group."""
     if status == 202 and key == INGEST and isinstance(body, dict):
         world.events.append(body["event_id"])
     real = isinstance(body, dict) and (case.path_parameters or {}).get("group_id") == world.group_id
@@ -534,48 +562,56 @@ def _signed(order: dict[str, Any]) -> int:
     return int(order["qty"]) if order["side"] == "buy" else -int(order["qty"])
 
 
-def test_fuzz_api_no_5xx_errors_in_shape_and_positions_match_fills(
-    world: World, figures: Counter[str]
-) -> None:
-    operations = 0
-    passes = ("generated", "orders", "real", "negative", "not-json", "methods")
-    for pass_name in passes[:-1]:
-        examples = EXAMPLES * 2 if pass_name == "orders" else EXAMPLES
-        operations = max(operations, _fuzz(world, pass_name, examples))
-    paths = _fuzz_methods(world, EXAMPLES)
+@dataclass
+class Drained:
+    pending: list[str]  # "event_id/account_id" of copies still pending at the deadline
+    unfetchable: set[str]  # accepted events that GET by id answered 404 (read from the list)
+    unverified: set[str]  # of those, older than the 100 the list shows
 
-    # Drain: every copy of every accepted event leaves `pending`. An event id that needs
-    # percent-encoding could not be fetched by id before 60da21c: it is then read from the list.
-    pending: list[str] = []
+
+def _drain(world: World) -> Drained:
+    """Waits until every copy of every accepted event leaves `pending` (or DRAIN_SECONDS pass). An
+    event id that needs percent-encoding could not be fetched by id before 60da21c: it is then
+    read from the list."""
+    drained = Drained(pending=[], unfetchable=set(), unverified=set())
     deadline = time.monotonic() + DRAIN_SECONDS
     remaining = list(dict.fromkeys(world.events))
-    unfetchable: set[str] = set()
-    unverified: set[str] = set()
     while remaining:
-        pending = []
+        drained.pending = []
         listed = {
             e["event_id"]: e for e in _get(f"{world.api}/groups/{world.group_id}/events?limit=100")["events"]
         }
         for event_id in remaining:
-            response = requests.get(
-                f"{world.api}/groups/{world.group_id}/events/{_segment(event_id)}", timeout=30
-            )
-            if response.status_code == 404 and _segment(event_id) != event_id:
-                unfetchable.add(event_id)  # the bug 60da21c fixed; counted in case it comes back
-                if event_id not in listed:
-                    unverified.add(event_id)  # older than the 100 the list shows
-                    continue
-                status = listed[event_id]
-            else:
-                assert response.status_code == 200, (event_id, response.status_code, response.text)
-                status = response.json()
-            pending += [f"{event_id}/{c['account_id']}" for c in status["copies"] if c["status"] == "pending"]
-        remaining = list(dict.fromkeys(p.rsplit("/", 1)[0] for p in pending))
+            status = _event_status(world, event_id, listed, drained)
+            if status is None:
+                continue
+            drained.pending += [
+                f"{event_id}/{c['account_id']}" for c in status["copies"] if c["status"] == "pending"
+            ]
+        remaining = list(dict.fromkeys(p.rsplit("/", 1)[0] for p in drained.pending))
         if not remaining or time.monotonic() > deadline:
             break
         time.sleep(1)
+    return drained
 
-    # Positions equal what the fills imply; nothing on the leader.
+
+def _event_status(
+    world: World, event_id: str, listed: dict[str, Any], drained: Drained
+) -> dict[str, Any] | None:
+    """The event's status by id, else from the list; None if neither can show it."""
+    response = requests.get(f"{world.api}/groups/{world.group_id}/events/{_segment(event_id)}", timeout=30)
+    if response.status_code == 404 and _segment(event_id) != event_id:
+        drained.unfetchable.add(event_id)  # the bug 60da21c fixed; counted in case it comes back
+        if event_id not in listed:
+            drained.unverified.add(event_id)  # older than the 100 the list shows
+            return None
+        return dict(listed[event_id])
+    assert response.status_code == 200, (event_id, response.status_code, response.text)
+    return dict(response.json())
+
+
+def _position_mismatches(world: World) -> tuple[list[str], int]:
+    """Followers whose positions differ from what their fills imply; and how many orders were read."""
     mismatches: list[str] = []
     orders_checked = 0
     for account in sorted(world.seen_followers):
@@ -592,6 +628,25 @@ def test_fuzz_api_no_5xx_errors_in_shape_and_positions_match_fills(
                 mismatches.append(
                     f"{account} {symbol}: fills imply {implied[symbol]}, position {held.get(symbol)}"
                 )
+    return mismatches, orders_checked
+
+
+def test_fuzz_api_no_5xx_errors_in_shape_and_positions_match_fills(
+    world: World, figures: Counter[str]
+) -> None:
+    operations = 0
+    passes = ("generated", "orders", "real", "negative", "not-json", "methods")
+    for pass_name in passes[:-1]:
+        examples = EXAMPLES * 2 if pass_name == "orders" else EXAMPLES
+        operations = max(operations, _fuzz(world, pass_name, examples))
+    paths = _fuzz_methods(world, EXAMPLES)
+
+    # Drain: every copy of every accepted event leaves `pending`.
+    drained = _drain(world)
+    pending, unfetchable, unverified = drained.pending, drained.unfetchable, drained.unverified
+
+    # Positions equal what the fills imply; nothing on the leader.
+    mismatches, orders_checked = _position_mismatches(world)
     leader_orders = _get(f"{world.api}/accounts/{world.leader}/orders")["orders"]
 
     figures.update(

@@ -33,7 +33,7 @@ from tradecopier import aws
 from tradecopier.brokers import credentials as creds
 from tradecopier.brokers.base import BrokerRejected, BrokerUnreachable
 from tradecopier.observability import logger
-from tradecopier.settings import Settings
+from tradecopier.settings import ExecutorSettings
 
 # --- webhook tokens ------------------------------------------------------------------------------
 
@@ -274,7 +274,7 @@ def test_credentials_default_store_uses_the_stack_prefix_and_is_cached_per_envir
 ) -> None:
     prefix = _prefix()
     _put(secretsmanager, prefix, "EVAL-1", {"username": "u", "password": SECRET_VALUE})
-    settings = Settings(copier_table_name="copier", paper_table_name="paper", resource_prefix=prefix)
+    settings = ExecutorSettings(copier_table_name="copier", paper_table_name="paper", resource_prefix=prefix)
     first = creds.broker_credentials("EVAL-1", settings)
     assert first.password is not None and first.password.get_secret_value() == SECRET_VALUE
     assert creds.broker_credentials("EVAL-1", settings) is first

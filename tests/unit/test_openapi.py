@@ -15,6 +15,7 @@ API_MD_ROUTES = {
     ("get", "/groups/{group_id}"),
     ("delete", "/groups/{group_id}"),
     ("post", "/groups/{group_id}/followers"),
+    ("get", "/groups/{group_id}/followers/{account_id}"),
     ("patch", "/groups/{group_id}/followers/{account_id}"),
     ("delete", "/groups/{group_id}/followers/{account_id}"),
     ("post", "/groups/{group_id}/followers/{account_id}/lock"),

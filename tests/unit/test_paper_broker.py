@@ -16,6 +16,7 @@ from tradecopier.brokers.base import (
     BROKER_CAPABILITIES,
     BrokerCapabilities,
     BrokerOrder,
+    BrokerPosition,
     BrokerRejected,
     BrokerUnreachable,
 )
@@ -29,9 +30,9 @@ from tradecopier.brokers.paper.broker import (
 from tradecopier.brokers.paper.fills import PaperPosition
 from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import BROKER_FACTORIES, UnsupportedBroker, clear_cache, open_broker
-from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side, Simulate
+from tradecopier.domain.enums import BrokerName, Leg, OrderStatus, OrderType, Side, Simulate
 from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
-from tradecopier.settings import Settings
+from tradecopier.settings import ExecutorSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -486,6 +487,87 @@ def test_simulate_disconnect_raises_unreachable_and_records_nothing(store: Paper
     assert down.find_by_client_order_id("c-2") is None
 
 
+def bracketed(client_order_id: str, **fields: Any) -> FollowerOrder:
+    """A buy limit at 100 with a take-profit at 110 and a stop-loss at 95."""
+    return order(
+        client_order_id,
+        "buy",
+        1,
+        "limit",
+        limit_price=Decimal("100"),
+        bracket={"qty": 1, "take_profit": Decimal("110"), "stop_loss": Decimal("95")},
+        **fields,
+    )
+
+
+def test_simulate_reject_records_a_bracket_as_its_rejected_entry_alone(store: PaperStore) -> None:
+    rejecting = PaperBroker(ACCOUNT, store, simulate=Simulate.REJECT)
+    for call in (rejecting.place_bracket, rejecting.place):
+        with pytest.raises(BrokerRejected, match=re.escape(SIMULATED_REJECTION)):
+            call(bracketed("c-1"))
+    (recorded,) = rejecting.orders()
+    assert recorded.status is OrderStatus.REJECTED and recorded.leg is None
+
+
+def test_a_rejecting_broker_still_has_a_market(store: PaperStore) -> None:
+    working = PaperBroker(ACCOUNT, store).place(order("c-1", "buy", 1, "limit", limit_price=Decimal("100")))
+    rejecting = PaperBroker(ACCOUNT, store, simulate=Simulate.REJECT)
+    assert [filled.broker_order_id for filled in rejecting.mark("NQZ6", Decimal("99"))] == [
+        working.broker_order_id
+    ]
+    assert rejecting.position("NQZ6").qty == 1 and rejecting.snapshot().positions == {"NQZ6": 1}
+
+
+def test_simulate_disconnect_refuses_the_market_calls_and_records_nothing(store: PaperStore) -> None:
+    live = PaperBroker(ACCOUNT, store)
+    working = live.place(order("c-1", "buy", 1, "limit", limit_price=Decimal("100")))
+    down = PaperBroker(ACCOUNT, store, simulate=Simulate.DISCONNECT)
+    calls: list[Callable[[], object]] = [
+        lambda: down.place_bracket(bracketed("c-2")),
+        lambda: down.place(bracketed("c-3")),
+        lambda: down.mark("NQZ6", Decimal("99")),
+        lambda: down.position("NQZ6"),
+        down.snapshot,
+    ]
+    for call in calls:
+        with pytest.raises(BrokerUnreachable, match=re.escape(SIMULATED_DISCONNECT)):
+            call()
+    assert live.orders() == [working] and live.snapshot().positions == {}
+
+
+def test_mark_at_a_price_that_is_not_positive_is_refused(broker: PaperBroker) -> None:
+    for price in (Decimal(0), Decimal(-1), Decimal("NaN")):
+        with pytest.raises(BrokerRejected):
+            broker.mark("NQZ6", price)
+
+
+def test_position_of_a_symbol_never_traded_is_flat(broker: PaperBroker) -> None:
+    assert broker.position("ESH7") == BrokerPosition(symbol="ESH7", qty=0, avg_price=None)
+
+
+def test_bracket_with_only_a_stop_loss_places_one_leg(broker: PaperBroker) -> None:
+    placed = broker.place_bracket(
+        order(
+            "c-1", "sell", 2, reference_price=Decimal("100"), bracket={"qty": 2, "stop_loss": Decimal("104")}
+        )
+    )
+    assert placed.take_profit is None and placed.stop_loss is not None
+    assert (placed.stop_loss.side, placed.stop_loss.qty, placed.stop_loss.client_order_id) == (
+        Side.BUY,
+        2,
+        "c-1:sl",
+    )
+    assert [filled.leg for filled in broker.mark("NQZ6", Decimal("104"))] == [Leg.STOP_LOSS]
+    assert broker.snapshot().balance == Decimal("49840.00")  # 2 NQ x -4 points x 20
+
+
+def test_a_leg_whose_client_order_id_is_taken_refuses_the_bracket(broker: PaperBroker) -> None:
+    broker.place(order("c-1:tp", "sell", 1, "limit", limit_price=Decimal("120")))
+    with pytest.raises(BrokerRejected, match="leg of c-1 is already used"):
+        broker.place_bracket(bracketed("c-1"))
+    assert len(broker.orders()) == 1
+
+
 # --- fault injection ---------------------------------------------------------------------------
 
 
@@ -561,7 +643,7 @@ def test_broker_order_ids_are_short_and_unique() -> None:
 
 # --- registry ----------------------------------------------------------------------------------
 
-SETTINGS = Settings(copier_table_name="copier-unit", paper_table_name=TABLE)
+SETTINGS = ExecutorSettings(copier_table_name="copier-unit", paper_table_name=TABLE, resource_prefix="unit")
 
 
 def test_open_broker_gives_a_cached_paper_broker_per_account_and_simulate() -> None:
@@ -591,5 +673,5 @@ def test_registry_paper_broker_uses_the_settings_table(client: DynamoDBClient) -
 def test_every_broker_has_a_factory_and_declares_its_capabilities() -> None:
     assert set(BROKER_FACTORIES) == set(BrokerName) == set(BROKER_CAPABILITIES)
     assert BROKER_CAPABILITIES[BrokerName.PAPER] == BrokerCapabilities(
-        native_brackets=True, modify_in_place=True, lookup_by_client_order_id=True
+        native_brackets=True, modify_in_place=True, lookup_by_client_order_id=True, simulated_market=True
     )

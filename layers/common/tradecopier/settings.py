@@ -1,40 +1,86 @@
-"""Configuration, read from the environment once per cold start.
+"""Configuration of each function, read from its environment once per cold start.
 
-Nothing else in the code base reads ``os.environ``: handlers and logic receive a ``Settings``.
+One model per function, with only the fields that function reads (template.yaml gives each function
+exactly these variables: Globals for the base, its own ``Environment`` for the rest). A variable is
+named after its field in capitals; a required one that is missing, or a value out of range, fails
+the function's init phase with a ``SettingsError`` naming the variable.
+
+Nothing else in the code base reads ``os.environ``: handlers and logic receive their settings.
+(Powertools reads its own ``POWERTOOLS_*`` and ``LOG_LEVEL``; boto3 its region and endpoints.)
 """
 
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from collections.abc import Mapping
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class SettingsError(ValueError):
+    """A function's environment lacks a required variable or holds an invalid value."""
+
+    def __init__(self, model: str, error: ValidationError) -> None:
+        problems = [_problem(detail) for detail in error.errors(include_url=False)]
+        super().__init__(f"{model}: " + "; ".join(problems))
+
+
+def _problem(detail: Mapping[str, object]) -> str:
+    loc = detail.get("loc")
+    variable = str(loc[0]).upper() if isinstance(loc, tuple) and loc else "?"
+    if detail.get("type") == "missing":
+        return f"{variable} is not set"
+    return f"{variable}={detail.get('input')!r}: {detail.get('msg')}"
 
 
 class Settings(BaseModel):
-    """Table names, name prefixes and follower-queue limits (see template.yaml Globals)."""
+    """What every function reads: the copier table and how long events and links are kept."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     copier_table_name: str = Field(min_length=3)
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The settings from ``environ`` (default: this process's environment)."""
+        env = os.environ if environ is None else environ
+        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise SettingsError(cls.__name__, error) from None  # the message says it all
+
+
+class ApiSettings(Settings):
+    """The functions behind the HTTP API (ingest, admin)."""
+
+    max_body_bytes: int = Field(default=16 * 1024, ge=1)
+
+
+class BrokerSettings(Settings):
+    """The functions that open follower broker accounts (executor, admin)."""
+
     paper_table_name: str = Field(min_length=3)
-    resource_prefix: str = Field(default="trade-copier", min_length=1, max_length=40)
-    executor_function_name: str = ""
-    alerts_topic_arn: str = ""
+    resource_prefix: str = Field(min_length=1, max_length=40)  # the stack name; names secrets too
+
+
+class IngestSettings(ApiSettings):
+    """The ingest function: records a leader event and publishes it (topic ARNs live on the group)."""
+
+
+class ExecutorSettings(BrokerSettings):
+    """The executor: copies a delivered event, and locks the follower on its last attempt."""
+
+    follower_max_receive_count: int = Field(default=5, ge=1, le=1000)
+
+
+class AdminSettings(ApiSettings, BrokerSettings):
+    """The admin function: the admin API and follower provisioning (queues, mappings, alarms)."""
+
+    executor_function_name: str  # an explicit "" is refused when provisioning (before any call)
+    alerts_topic_arn: str | None = None  # no topic: follower DLQs get no alarm
     follower_queue_visibility_seconds: int = Field(default=30, ge=1, le=43200)
     follower_max_receive_count: int = Field(default=5, ge=1, le=1000)
     follower_max_concurrency: int = Field(default=2, ge=2, le=1000)
-    event_retention_days: int = Field(default=30, ge=1, le=3650)
-    max_body_bytes: int = 16 * 1024
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        wanted = cls.model_fields.keys()
-        values = {name: os.environ[name.upper()] for name in wanted if name.upper() in os.environ}
-        return cls.model_validate(values)
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The settings of this execution environment (cached: read once per cold start)."""
-    return Settings.from_env()

@@ -32,7 +32,7 @@ from tradecopier.api.schemas import (
 from tradecopier.dal.copier import StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.logic import admin
-from tradecopier.logic.services import get_services
+from tradecopier.logic.services import admin_services
 
 router = Router()
 # Powertools matches routes on the raw (percent-encoded) path: ids in the path are decoded here,
@@ -76,18 +76,18 @@ def health() -> Health:
     },
 )
 def create_group(body: Annotated[CreateGroupRequest, Body()]) -> Response[str]:
-    group, token = admin.create_group(get_services(), body.name, body.leader)
+    group, token = admin.create_group(admin_services(), body.name, body.leader)
     return _json(201, CreatedGroup(**group.model_dump(), webhook_token=token))
 
 
 @router.get("/groups", tags=["groups"], responses=error_responses(ok=GroupList))
 def list_groups() -> GroupList:
-    return GroupList(groups=admin.list_groups(get_services()))
+    return GroupList(groups=admin.list_groups(admin_services()))
 
 
 @router.get("/groups/<group_id>", tags=["groups"], responses=error_responses(404, ok=Group))
 def get_group(group_id: str) -> Group:
-    return admin.load_group(get_services(), group_id).group
+    return admin.load_group(admin_services(), group_id).group
 
 
 @router.delete(
@@ -96,7 +96,7 @@ def get_group(group_id: str) -> Group:
     responses={204: {"description": "deleted", "content": {}}, **error_responses(404, 503)},
 )
 def delete_group(group_id: str) -> Response[str]:
-    admin.delete_group(get_services(), group_id)
+    admin.delete_group(admin_services(), group_id)
     return _no_content()
 
 
@@ -104,7 +104,7 @@ def delete_group(group_id: str) -> Response[str]:
     "/groups/<group_id>/token/rotate", tags=["groups"], responses=error_responses(404, ok=TokenRotated)
 )
 def rotate_token(group_id: str) -> TokenRotated:
-    return TokenRotated(group_id=group_id, webhook_token=admin.rotate_token(get_services(), group_id))
+    return TokenRotated(group_id=group_id, webhook_token=admin.rotate_token(admin_services(), group_id))
 
 
 @router.post(
@@ -119,11 +119,18 @@ def rotate_token(group_id: str) -> TokenRotated:
     },
 )
 def add_follower(group_id: str, body: Annotated[AddFollowerRequest, Body()]) -> Response[str]:
-    settings = FollowerSettings(
-        multiplier=body.multiplier, max_qty=body.max_qty, rounding=body.rounding, simulate=body.simulate
-    )
+    settings = FollowerSettings(**{name: getattr(body, name) for name in FollowerSettings.model_fields})
     account = Account(account_id=body.account_id, broker=body.broker)
-    return _json(201, admin.add_follower(get_services(), group_id, account, settings))
+    return _json(201, admin.add_follower(admin_services(), group_id, account, settings))
+
+
+@router.get(
+    "/groups/<group_id>/followers/<account_id>",
+    tags=["followers"],
+    responses=error_responses(404, ok=Follower),
+)
+def get_follower(group_id: str, account_id: str) -> Follower:
+    return admin.get_follower(admin_services(), group_id, unquote(account_id))
 
 
 @router.patch(
@@ -134,7 +141,7 @@ def add_follower(group_id: str, body: Annotated[AddFollowerRequest, Body()]) -> 
 def update_follower(
     group_id: str, account_id: str, body: Annotated[UpdateFollowerRequest, Body()]
 ) -> Follower:
-    return admin.update_follower(get_services(), group_id, unquote(account_id), body.changes())
+    return admin.update_follower(admin_services(), group_id, unquote(account_id), body.changes())
 
 
 @router.delete(
@@ -143,7 +150,7 @@ def update_follower(
     responses={204: {"description": "removed", "content": {}}, **error_responses(404, 503)},
 )
 def remove_follower(group_id: str, account_id: str) -> Response[str]:
-    admin.remove_follower(get_services(), group_id, unquote(account_id))
+    admin.remove_follower(admin_services(), group_id, unquote(account_id))
     return _no_content()
 
 
@@ -156,7 +163,7 @@ def lock_follower(
     group_id: str, account_id: str, body: Annotated[LockRequest | None, Body()] = None
 ) -> Follower:
     reason = (body or LockRequest()).reason
-    return admin.lock_follower(get_services(), group_id, unquote(account_id), reason)
+    return admin.lock_follower(admin_services(), group_id, unquote(account_id), reason)
 
 
 @router.post(
@@ -165,12 +172,12 @@ def lock_follower(
     responses=error_responses(404, ok=Follower),
 )
 def unlock_follower(group_id: str, account_id: str) -> Follower:
-    return admin.unlock_follower(get_services(), group_id, unquote(account_id))
+    return admin.unlock_follower(admin_services(), group_id, unquote(account_id))
 
 
 @router.get("/groups/<group_id>/events", tags=["copy log"], responses=error_responses(404, 422, ok=EventList))
 def list_events(group_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> EventList:
-    events = admin.list_events(get_services(), group_id, limit)
+    events = admin.list_events(admin_services(), group_id, limit)
     return EventList(group_id=group_id, events=[_event_status(stored) for stored in events])
 
 
@@ -178,18 +185,19 @@ def list_events(group_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 20) 
     "/groups/<group_id>/events/<event_id>", tags=["copy log"], responses=error_responses(404, ok=EventStatus)
 )
 def get_event(group_id: str, event_id: str) -> EventStatus:
-    return _event_status(admin.get_event(get_services(), group_id, unquote(event_id)))
+    return _event_status(admin.get_event(admin_services(), group_id, unquote(event_id)))
 
 
 @router.get("/accounts/<account_id>/positions", tags=["accounts"], responses=error_responses(ok=Positions))
 def positions(account_id: str) -> Positions:
     return Positions(
-        account_id=unquote(account_id), positions=admin.account_positions(get_services(), unquote(account_id))
+        account_id=unquote(account_id),
+        positions=admin.account_positions(admin_services(), unquote(account_id)),
     )
 
 
 @router.get("/accounts/<account_id>/orders", tags=["accounts"], responses=error_responses(ok=Orders))
 def orders(account_id: str) -> Orders:
     return Orders(
-        account_id=unquote(account_id), orders=admin.account_orders(get_services(), unquote(account_id))
+        account_id=unquote(account_id), orders=admin.account_orders(admin_services(), unquote(account_id))
     )

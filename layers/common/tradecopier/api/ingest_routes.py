@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from tradecopier.api.schemas import EventAccepted, LeaderEventBody, error_responses
 from tradecopier.domain.events import LeaderEvent
 from tradecopier.logic.ingest import ingest_event
-from tradecopier.logic.services import get_services
+from tradecopier.logic.services import ingest_services
 
 router = Router()
 
@@ -45,7 +45,7 @@ def _leader_event(body: LeaderEventBody) -> LeaderEvent:
     tags=["ingest"],
 )
 def post_event(group_id: str, body: Annotated[LeaderEventBody, Body()]) -> Response[str]:
-    services = get_services()
+    services = ingest_services()
     body_token = body.token.get_secret_value() if body.token else None
     token = router.current_event.headers.get("x-webhook-token") or body_token
     result = ingest_event(

@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, StringConstraints, model_validator
+from pydantic import Field, SecretStr, StrictBool, StringConstraints, model_validator
 
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
-from tradecopier.domain.accounts import Account, FollowerSettings, Group
+from tradecopier.domain.accounts import Account, FollowerSettings, Group, MaxDelayMs
 from tradecopier.domain.copies import CopyRecord
-from tradecopier.domain.enums import BrokerName, Rounding, Simulate
+from tradecopier.domain.enums import BrokerName, CopyMode, Rounding, Simulate
 from tradecopier.domain.events import (
     LeaderEvent,
     OrderCancelled,
+    OrderFilled,
     OrderModified,
     OrderPlaced,
     PositionFlattened,
 )
+from tradecopier.domain.symbols import SymbolMap
 from tradecopier.domain.types import AccountId, MaxQuantity, Multiplier, Reason, StrictModel
 
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -44,16 +46,21 @@ class AddFollowerRequest(FollowerSettings):
 
 
 class UpdateFollowerRequest(StrictModel):
-    """Only the fields present are changed; ``max_qty``/``simulate`` null clears them."""
+    """Only the fields present are changed; ``max_qty``/``simulate``/``max_delay_ms`` null clears
+    them (no cap, no rehearsal, no stale limit)."""
 
     multiplier: Multiplier | None = None
     max_qty: MaxQuantity | None = None
     rounding: Rounding | None = None
     simulate: Simulate | None = None
+    symbol_map: SymbolMap | None = None
+    inverse: StrictBool | None = None
+    copy_mode: CopyMode | None = None
+    max_delay_ms: MaxDelayMs | None = None
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> Self:
-        for name in ("multiplier", "rounding"):
+        for name in ("multiplier", "rounding", "symbol_map", "inverse", "copy_mode"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -84,12 +91,16 @@ class OrderCancelledBody(OrderCancelled):
     token: WebhookToken | None = None
 
 
+class OrderFilledBody(OrderFilled):
+    token: WebhookToken | None = None
+
+
 class PositionFlattenedBody(PositionFlattened):
     token: WebhookToken | None = None
 
 
 LeaderEventBody = Annotated[
-    OrderPlacedBody | OrderModifiedBody | OrderCancelledBody | PositionFlattenedBody,
+    OrderPlacedBody | OrderModifiedBody | OrderCancelledBody | OrderFilledBody | PositionFlattenedBody,
     Field(discriminator="type"),
 ]
 

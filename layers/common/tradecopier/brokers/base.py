@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Protocol
 
 from pydantic import Field
 
-from tradecopier.domain.enums import BrokerName, OrderStatus, OrderType, Side
+from tradecopier.domain.enums import BrokerName, Leg, OrderStatus, OrderType, Side
 from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
+from tradecopier.domain.risk.state import AccountSnapshot
 from tradecopier.domain.types import Price, StrictModel, Symbol
 
 
@@ -55,6 +57,18 @@ class BrokerOrder(StrictModel):
     status: OrderStatus
     fill_price: Price | None = None
     reject_reason: str | None = None
+    parent_order_id: str | None = Field(
+        default=None, description="for a bracket leg: the broker_order_id of its entry; else null"
+    )
+    leg: Leg | None = Field(default=None, description="take_profit or stop_loss for a bracket leg; else null")
+
+
+class BracketOrders(StrictModel):
+    """An entry and the legs placed with it (a leg the bracket did not ask for is ``None``)."""
+
+    entry: BrokerOrder
+    take_profit: BrokerOrder | None = None
+    stop_loss: BrokerOrder | None = None
 
 
 class BrokerPosition(StrictModel):
@@ -68,13 +82,25 @@ class FlattenResult(StrictModel):
     closing_order: BrokerOrder | None
 
 
+def bracket_leg_client_order_id(entry_client_order_id: str, leg: Leg) -> str:
+    """The deterministic client order id of a bracket leg: the entry's plus ``:tp`` or ``:sl``."""
+    return f"{entry_client_order_id}:{'tp' if leg is Leg.TAKE_PROFIT else 'sl'}"
+
+
 class BrokerAccount(Protocol):
     """One account at one broker. Synchronous: the executor copies one record at a time, in order."""
 
     account_id: str
 
     def place(self, order: FollowerOrder) -> BrokerOrder:
-        """Places ``order``; idempotent on ``order.client_order_id``."""
+        """Places ``order``; idempotent on ``order.client_order_id``. With ``order.bracket`` set it
+        may place the bracket (``place_bracket``) and return the entry."""
+        ...
+
+    def place_bracket(self, order: FollowerOrder) -> BracketOrders:
+        """Places the entry ``order`` with the OCO legs of ``order.bracket``, atomically; idempotent
+        on the entry's client order id (a retry returns the same orders). Legs carry client order
+        ids derived from the entry's (``bracket_leg_client_order_id``)."""
         ...
 
     def modify(self, command: ModifyOrder) -> BrokerOrder:
@@ -90,7 +116,20 @@ class BrokerAccount(Protocol):
         idempotent on ``command.client_order_id``."""
         ...
 
+    def mark(self, symbol: str, price: Decimal) -> list[BrokerOrder]:
+        """The market price of ``symbol`` is now ``price``: a simulating broker fills the working
+        orders it crosses and returns them; a real broker has its own market and returns ``[]``."""
+        ...
+
     def positions(self) -> list[BrokerPosition]: ...
+
+    def position(self, symbol: str) -> BrokerPosition:
+        """The position in ``symbol`` (qty 0 and no average when flat), in one read."""
+        ...
+
+    def snapshot(self) -> AccountSnapshot:
+        """Balance, unrealized P&L at the latest prices, fees and positions, for the risk engine."""
+        ...
 
     def orders(self) -> list[BrokerOrder]: ...
 
@@ -107,6 +146,8 @@ class BrokerCapabilities:
       and returns a new ``broker_order_id`` (the executor re-links the copy either way).
     - ``lookup_by_client_order_id``: the adapter can find an order by the copier's client order id
       (the exactly-once check before retrying a place whose answer was lost).
+    - ``simulated_market``: the broker has no market of its own; ``mark`` is its market price, and
+      fills what it crosses. Real brokers: False (their ``mark`` is a no-op).
 
     What the real adapters will declare, from ``BROKERS.md`` and the broker notes:
 
@@ -128,13 +169,18 @@ class BrokerCapabilities:
     native_brackets: bool
     modify_in_place: bool
     lookup_by_client_order_id: bool
+    simulated_market: bool = False
 
 
 BROKER_CAPABILITIES: Mapping[BrokerName, BrokerCapabilities] = MappingProxyType(
     {
-        # Paper modifies in place, finds orders by their claim, and will simulate OCO brackets.
+        # Paper modifies in place, finds orders by their claim, keeps bracket legs OCO and fills
+        # at the prices it is marked with.
         BrokerName.PAPER: BrokerCapabilities(
-            native_brackets=True, modify_in_place=True, lookup_by_client_order_id=True
+            native_brackets=True,
+            modify_in_place=True,
+            lookup_by_client_order_id=True,
+            simulated_market=True,
         ),
     }
 )

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_va
 
 from tradecopier import aws
 from tradecopier.brokers.base import BrokerRejected, BrokerUnreachable
-from tradecopier.settings import Settings
+from tradecopier.settings import BrokerSettings
 
 DEFAULT_TTL_SECONDS = 300.0
 
@@ -219,7 +219,7 @@ def credentials_store(prefix: str) -> CredentialsStore:
     return CredentialsStore(prefix)
 
 
-def broker_credentials(account_id: str, settings: Settings) -> BrokerCredentials:
+def broker_credentials(account_id: str, settings: BrokerSettings) -> BrokerCredentials:
     """The credentials of ``account_id``'s broker account (cached; see the module docstring)."""
     return credentials_store(settings.resource_prefix).get(account_id)
 

@@ -17,9 +17,9 @@ from tradecopier.brokers.base import BrokerAccount, BrokerRejected
 from tradecopier.brokers.paper import PaperBroker
 from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.domain.enums import BrokerName, Simulate
-from tradecopier.settings import Settings
+from tradecopier.settings import BrokerSettings
 
-BrokerFactory = Callable[[str, Simulate | None, Settings], BrokerAccount]
+BrokerFactory = Callable[[str, Simulate | None, BrokerSettings], BrokerAccount]
 """``(account_id, simulate, settings) -> adapter``; ``simulate`` only applies to paper accounts."""
 
 
@@ -30,7 +30,7 @@ class UnsupportedBroker(BrokerRejected):
 
 
 def open_broker(
-    account_id: str, broker: BrokerName, simulate: Simulate | None, settings: Settings
+    account_id: str, broker: BrokerName, simulate: Simulate | None, settings: BrokerSettings
 ) -> BrokerAccount:
     """The adapter for ``account_id`` at ``broker``; ``simulate`` only applies to paper accounts."""
     factory = BROKER_FACTORIES.get(broker)
@@ -39,7 +39,7 @@ def open_broker(
     return factory(account_id, simulate, settings)
 
 
-def _paper_broker(account_id: str, simulate: Simulate | None, settings: Settings) -> PaperBroker:
+def _paper_broker(account_id: str, simulate: Simulate | None, settings: BrokerSettings) -> PaperBroker:
     return _cached_paper_broker(account_id, simulate, settings.paper_table_name)
 
 

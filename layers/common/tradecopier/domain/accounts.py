@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictInt
 
-from tradecopier.domain.enums import AccountRole, BrokerName, FollowerState, Rounding, Simulate
+from tradecopier.domain.enums import AccountRole, BrokerName, CopyMode, FollowerState, Rounding, Simulate
+from tradecopier.domain.symbols import SymbolMap
 from tradecopier.domain.types import AccountId, GroupId, MaxQuantity, Multiplier, StrictModel
+
+# A day at most: a copy held back longer than that is never what the trader wants.
+MaxDelayMs = Annotated[StrictInt, Field(ge=0, le=86_400_000)]
+DEFAULT_MAX_DELAY_MS = 10_000
 
 
 class Account(StrictModel):
@@ -21,6 +27,10 @@ class FollowerSettings(StrictModel):
     max_qty: MaxQuantity | None = None
     rounding: Rounding = Rounding.HALF_UP
     simulate: Simulate | None = None
+    symbol_map: SymbolMap = Field(default_factory=dict)
+    inverse: StrictBool = False
+    copy_mode: CopyMode = CopyMode.ORDERS
+    max_delay_ms: MaxDelayMs | None = DEFAULT_MAX_DELAY_MS
 
 
 class Follower(FollowerSettings):
@@ -33,6 +43,11 @@ class Follower(FollowerSettings):
     @property
     def is_locked(self) -> bool:
         return self.state is FollowerState.LOCKED
+
+    @property
+    def may_only_reduce(self) -> bool:
+        """Locked or liquidating: copies that open or add are skipped, exits still go through."""
+        return self.state is not FollowerState.ACTIVE
 
 
 class Group(StrictModel):

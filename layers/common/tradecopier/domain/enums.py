@@ -33,6 +33,13 @@ class OrderType(StrEnum):
         return self in (OrderType.STOP, OrderType.STOP_LIMIT)
 
 
+class Leg(StrEnum):
+    """Which leg of a bracket an order is: the OCO exits placed with an entry."""
+
+    TAKE_PROFIT = "take_profit"
+    STOP_LOSS = "stop_loss"
+
+
 class TimeInForce(StrEnum):
     """How long a working order lives. Copies are day orders: futures brokers cancel them at the
     session end, as they would the leader's own."""
@@ -62,8 +69,20 @@ class Simulate(StrEnum):
 
 
 class FollowerState(StrEnum):
+    """ACTIVE copies everything; LIQUIDATE_ONLY (a risk breach being flattened) and LOCKED copy
+    only what reduces a position: exits are never blocked."""
+
     ACTIVE = "active"
+    LIQUIDATE_ONLY = "liquidate_only"
     LOCKED = "locked"
+
+
+class CopyMode(StrEnum):
+    """ORDERS copies the leader's orders as placed, modified and cancelled; FILLS copies only what
+    the leader actually filled, each fill as a market order."""
+
+    ORDERS = "orders"
+    FILLS = "fills"
 
 
 class AccountRole(StrEnum):
@@ -94,4 +113,5 @@ class EventType(StrEnum):
     ORDER_PLACED = "order.placed"
     ORDER_MODIFIED = "order.modified"
     ORDER_CANCELLED = "order.cancelled"
+    ORDER_FILLED = "order.filled"
     POSITION_FLATTENED = "position.flattened"

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tradecopier.domain.enums import OrderType, Side
+from pydantic import Field
+
+from tradecopier.domain.enums import Leg, OrderType, Side
 from tradecopier.domain.types import AccountId, GroupId, Identifier, Price, Quantity, StrictModel, Symbol
 
 
@@ -25,8 +27,18 @@ def price_rule_violation(
     return None
 
 
+class Bracket(StrictModel):
+    """The OCO legs placed with an entry: a take-profit ``limit`` and a stop-loss ``stop``, on the
+    side opposite the entry, each for ``qty``, working once the entry fills; one filling cancels
+    the other."""
+
+    qty: Quantity
+    take_profit: Price | None = None
+    stop_loss: Price | None = None
+
+
 class FollowerOrder(StrictModel):
-    """An order the copier sends to one follower's broker."""
+    """An order the copier sends to one follower's broker; ``bracket``: its OCO exit legs."""
 
     client_order_id: str
     account_id: AccountId
@@ -37,10 +49,13 @@ class FollowerOrder(StrictModel):
     limit_price: Price | None = None
     stop_price: Price | None = None
     reference_price: Price | None = None
+    bracket: Bracket | None = None
 
 
 class OrderLink(StrictModel):
-    """The follower order that copied one leader order."""
+    """The follower order that copied one leader order: an entry (with the broker ids of its
+    bracket legs) or a leg (the leader leg's ``order_id`` → the follower leg that plays its part;
+    for an inverse follower that is the swapped leg)."""
 
     group_id: GroupId
     leader_order_id: Identifier
@@ -48,6 +63,9 @@ class OrderLink(StrictModel):
     broker_order_id: str
     client_order_id: str
     symbol: Symbol
+    leg: Leg | None = None
+    parent_broker_order_id: str | None = None
+    leg_order_ids: dict[Leg, str] = Field(default_factory=dict)
 
 
 # --- commands an adapter carries out on an existing order or position ---------------------------

@@ -18,7 +18,7 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _as_number(value: Decimal) -> float | int:
+def as_number(value: Decimal) -> float | int:
     """JSON shows Decimals as numbers (API.md), integers without a trailing ``.0``."""
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -30,12 +30,12 @@ Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:!/ -]{1,32}$")
 Price = Annotated[
     Decimal,
     Field(gt=0, max_digits=20, decimal_places=8, allow_inf_nan=False),
-    PlainSerializer(_as_number, when_used="json"),
+    PlainSerializer(as_number, when_used="json"),
 ]
 Multiplier = Annotated[
     Decimal,
     Field(gt=0, le=1000, max_digits=12, decimal_places=6, allow_inf_nan=False),
-    PlainSerializer(_as_number, when_used="json"),
+    PlainSerializer(as_number, when_used="json"),
 ]
 Quantity = Annotated[StrictInt, Field(ge=1, le=100_000)]
 MaxQuantity = Annotated[StrictInt, Field(ge=1, le=100_000)]

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
     from tradecopier.fanout.topics import GroupTopics
-    from tradecopier.settings import Settings
+    from tradecopier.settings import AdminSettings
 
 __all__ = ["FollowerQueues", "FollowerResources"]
 
@@ -56,7 +56,7 @@ class FollowerQueues:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: AdminSettings,
         topics: GroupTopics,
         sqs: SQSClient | None = None,
         lambda_: LambdaClient | None = None,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sns.type_defs import TagTypeDef
 
-    from tradecopier.settings import Settings
+    from tradecopier.settings import AdminSettings
 
 __all__ = ["FIFO_TOPIC_MAX_SUBSCRIPTIONS", "GroupTopic", "GroupTopics"]
 
@@ -37,7 +37,7 @@ class GroupTopic:
 class GroupTopics:
     """Creates, shards and removes group topics; lists and removes their subscriptions."""
 
-    def __init__(self, settings: Settings, sns: SNSClient | None = None) -> None:
+    def __init__(self, settings: AdminSettings, sns: SNSClient | None = None) -> None:
         self._settings = settings
         self._sns = sns
 

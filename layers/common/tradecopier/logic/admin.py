@@ -14,7 +14,7 @@ from tradecopier.domain.enums import BrokerName
 from tradecopier.domain.errors import AccountInUse, NotFound, ProvisioningFailed
 from tradecopier.fanout.errors import ProvisioningError
 from tradecopier.fanout.names import follower_queue_name
-from tradecopier.logic.services import Services
+from tradecopier.logic.services import AdminServices
 from tradecopier.logic.tokens import hash_token, new_token
 from tradecopier.observability import MetricName, count, logger
 
@@ -29,7 +29,7 @@ def _account_in_use(account_id: str) -> AccountInUse:
     return AccountInUse(f"account {account_id} already belongs to a group (as leader or follower)")
 
 
-def create_group(services: Services, name: str, leader: Account) -> tuple[Group, str]:
+def create_group(services: AdminServices, name: str, leader: Account) -> tuple[Group, str]:
     """Creates a group; returns it with its webhook token (shown once, stored only as a hash)."""
     group = Group(group_id=new_group_id(), name=name, leader=leader, created_at=services.clock())
     token = new_token()
@@ -40,19 +40,19 @@ def create_group(services: Services, name: str, leader: Account) -> tuple[Group,
     return group, token
 
 
-def load_group(services: Services, group_id: str) -> GroupItem:
+def load_group(services: AdminServices, group_id: str) -> GroupItem:
     group = services.store.get_group(group_id)
     if group is None:
         raise NotFound(f"group {group_id} does not exist")
     return group
 
 
-def list_groups(services: Services) -> list[Group]:
+def list_groups(services: AdminServices) -> list[Group]:
     groups = (services.store.get_group(group_id) for group_id in services.store.list_group_ids())
     return [item.group for item in groups if item is not None]
 
 
-def delete_group(services: Services, group_id: str) -> None:
+def delete_group(services: AdminServices, group_id: str) -> None:
     group = load_group(services, group_id)
     for follower in group.followers:
         remove_follower(services, group_id, follower.follower.account_id)
@@ -60,7 +60,7 @@ def delete_group(services: Services, group_id: str) -> None:
     services.store.delete_group(group)
 
 
-def rotate_token(services: Services, group_id: str) -> str:
+def rotate_token(services: AdminServices, group_id: str) -> str:
     token = new_token()
     try:
         services.store.set_token_hash(group_id, hash_token(token))
@@ -79,7 +79,9 @@ def _provision(step: str, action: Any) -> Any:
         ) from error
 
 
-def add_follower(services: Services, group_id: str, account: Account, settings: FollowerSettings) -> Follower:
+def add_follower(
+    services: AdminServices, group_id: str, account: Account, settings: FollowerSettings
+) -> Follower:
     """Claims the account, then provisions the follower's queue, subscription and mapping.
 
     The claim comes first, in one transaction with the follower item, so two concurrent requests
@@ -122,7 +124,7 @@ def add_follower(services: Services, group_id: str, account: Account, settings: 
         follower_queue_name(services.settings.resource_prefix, group_id, account.account_id),
         {key: str(value) for key, value in asdict(resources).items()},
     )
-    return _follower(services, group_id, account.account_id)
+    return get_follower(services, group_id, account.account_id)
 
 
 def _settings_values(settings: FollowerSettings) -> dict[str, Any]:
@@ -130,7 +132,7 @@ def _settings_values(settings: FollowerSettings) -> dict[str, Any]:
     return {key: (value.value if hasattr(value, "value") else value) for key, value in values.items()}
 
 
-def _follower(services: Services, group_id: str, account_id: str) -> Follower:
+def get_follower(services: AdminServices, group_id: str, account_id: str) -> Follower:
     group = load_group(services, group_id)
     for item in group.followers:
         if item.follower.account_id == account_id:
@@ -138,10 +140,12 @@ def _follower(services: Services, group_id: str, account_id: str) -> Follower:
     raise NotFound(f"account {account_id} is not a follower of group {group_id}")
 
 
-def update_follower(services: Services, group_id: str, account_id: str, changes: dict[str, Any]) -> Follower:
+def update_follower(
+    services: AdminServices, group_id: str, account_id: str, changes: dict[str, Any]
+) -> Follower:
     """Applies the fields the request named (``None`` clears ``max_qty`` / ``simulate``)."""
     if not changes:
-        return _follower(services, group_id, account_id)
+        return get_follower(services, group_id, account_id)
     values = {key: (value.value if hasattr(value, "value") else value) for key, value in changes.items()}
     try:
         return services.store.update_follower_settings(group_id, account_id, values)
@@ -149,13 +153,13 @@ def update_follower(services: Services, group_id: str, account_id: str, changes:
         raise NotFound(f"account {account_id} is not a follower of group {group_id}") from error
 
 
-def remove_follower(services: Services, group_id: str, account_id: str) -> None:
+def remove_follower(services: AdminServices, group_id: str, account_id: str) -> None:
     """Tears down the mapping, subscription and queues, then releases the account.
 
     Deliveries stop first; copies still pending for this follower are then marked skipped, so the
     copy log never shows a copy that will not come.
     """
-    _follower(services, group_id, account_id)
+    get_follower(services, group_id, account_id)
     _provision("remove the follower queue", lambda: services.followers.remove_follower(group_id, account_id))
     queue_name = follower_queue_name(services.settings.resource_prefix, group_id, account_id)
     services.store.delete_follower(group_id, account_id, queue_name)
@@ -164,7 +168,7 @@ def remove_follower(services: Services, group_id: str, account_id: str) -> None:
     )
 
 
-def lock_follower(services: Services, group_id: str, account_id: str, reason: str) -> Follower:
+def lock_follower(services: AdminServices, group_id: str, account_id: str, reason: str) -> Follower:
     try:
         follower = services.store.lock_follower(group_id, account_id, reason)
     except ItemMissing as error:
@@ -173,7 +177,7 @@ def lock_follower(services: Services, group_id: str, account_id: str, reason: st
     return follower
 
 
-def unlock_follower(services: Services, group_id: str, account_id: str) -> Follower:
+def unlock_follower(services: AdminServices, group_id: str, account_id: str) -> Follower:
     """Copying resumes with the next event; skipped or failed copies are not replayed."""
     try:
         return services.store.unlock_follower(group_id, account_id)
@@ -181,7 +185,7 @@ def unlock_follower(services: Services, group_id: str, account_id: str) -> Follo
         raise NotFound(f"account {account_id} is not a follower of group {group_id}") from error
 
 
-def get_event(services: Services, group_id: str, event_id: str) -> StoredEvent:
+def get_event(services: AdminServices, group_id: str, event_id: str) -> StoredEvent:
     load_group(services, group_id)
     stored = services.store.get_event(group_id, event_id)
     if stored is None:
@@ -189,12 +193,12 @@ def get_event(services: Services, group_id: str, event_id: str) -> StoredEvent:
     return stored
 
 
-def list_events(services: Services, group_id: str, limit: int) -> list[StoredEvent]:
+def list_events(services: AdminServices, group_id: str, limit: int) -> list[StoredEvent]:
     load_group(services, group_id)
     return services.store.list_events(group_id, limit)
 
 
-def _account_broker(services: Services, account_id: str) -> Any:
+def _account_broker(services: AdminServices, account_id: str) -> Any:
     claim = services.store.get_claim(account_id)
     broker, simulate = BrokerName.PAPER, None
     if claim is not None:
@@ -210,9 +214,9 @@ def _account_broker(services: Services, account_id: str) -> Any:
     return open_broker(account_id, broker, simulate, services.settings)
 
 
-def account_positions(services: Services, account_id: str) -> list[BrokerPosition]:
+def account_positions(services: AdminServices, account_id: str) -> list[BrokerPosition]:
     return [position for position in _account_broker(services, account_id).positions() if position.qty != 0]
 
 
-def account_orders(services: Services, account_id: str) -> list[BrokerOrder]:
+def account_orders(services: AdminServices, account_id: str) -> list[BrokerOrder]:
     return list(_account_broker(services, account_id).orders())

@@ -9,15 +9,16 @@ from tradecopier.brokers.registry import open_broker
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.events import AcceptedEvent
 from tradecopier.logic.executor import CopyRetry, Delivery, copy_event, give_up
-from tradecopier.logic.services import Services, get_services
+from tradecopier.logic.services import Services, executor_services
 from tradecopier.observability import logger
+from tradecopier.settings import ExecutorSettings
 
 # queue name → (group_id, account_id). A queue's owner never changes (its name is derived from
 # both), so the lookup is cached for the life of the execution environment.
 _queue_owners: dict[str, tuple[str, str]] = {}
 
 
-def _queue_owner(services: Services, queue_arn: str) -> tuple[str, str] | None:
+def _queue_owner(services: Services[ExecutorSettings], queue_arn: str) -> tuple[str, str] | None:
     queue_name = queue_arn.rsplit(":", 1)[-1]
     owner = _queue_owners.get(queue_name)
     if owner is None:
@@ -29,7 +30,7 @@ def _queue_owner(services: Services, queue_arn: str) -> tuple[str, str] | None:
 
 def copy_record(record: SQSRecord) -> None:
     """Copies one delivered event. Raising makes SQS deliver it (and the rest of the batch) again."""
-    services = get_services()
+    services = executor_services()
     accepted = AcceptedEvent.model_validate_json(record.body)
     logger.set_correlation_id(accepted.event.event_id)
     owner = _queue_owner(services, record.event_source_arn)

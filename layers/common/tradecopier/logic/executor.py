@@ -1,6 +1,7 @@
 """Executor: copy one leader event onto one follower.
 
-load (one strongly consistent read) → decide (pure) → act on the follower's broker → record.
+load (one strongly consistent read) → mark the event's price → decide (pure; with the follower's
+position only when a rule asks for it) → act on the follower's broker → record.
 Exactly once: the copy record is the idempotency record (a final outcome is never redone or
 overwritten), and every order carries a deterministic client order id, so a retry after a crash
 that followed the broker's acceptance finds the first order instead of placing a second one.
@@ -11,15 +12,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected
+from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected, BrokerUnreachable
 from tradecopier.clock import Clock, utc_now
-from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal
+from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal, CopyInputs
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.copies import CopyRecord
-from tradecopier.domain.decide import Cancel, CopyDecision, Flatten, Modify, NoCopy, Place, decide
-from tradecopier.domain.enums import CopyStatus
-from tradecopier.domain.events import AcceptedEvent, OrderModified, OrderPlaced, PositionFlattened
+from tradecopier.domain.decide import (
+    Cancel,
+    CopyDecision,
+    Flatten,
+    Modify,
+    NeedPosition,
+    NoCopy,
+    Place,
+    decide,
+    is_follower_of,
+)
+from tradecopier.domain.enums import CopyStatus, Leg, OrderStatus
+from tradecopier.domain.events import (
+    AcceptedEvent,
+    OrderFilled,
+    OrderModified,
+    OrderPlaced,
+    PositionFlattened,
+)
 from tradecopier.domain.orders import CancelOrder, FlattenPosition, OrderLink
+from tradecopier.domain.symbols import map_symbol
 from tradecopier.observability import MetricName, count, logger
 
 BrokerOpener = Callable[[Follower], BrokerAccount]
@@ -59,7 +77,7 @@ class Outcome:
     broker_order_id: str | None = None
     client_order_id: str | None = None
     detail: str | None = None
-    new_link: OrderLink | None = None
+    new_links: tuple[OrderLink, ...] = ()
 
 
 def _leader_order_id(accepted: AcceptedEvent) -> str | None:
@@ -92,53 +110,84 @@ def copy_event(
         logger.info("duplicate delivery: copy already recorded", extra={"status": inputs.copy.status})
         return None
 
-    decision = decide(accepted, inputs.follower, inputs.claim, inputs.link)
     try:
-        outcome = _act(decision, delivery, inputs.follower, open_broker)
-        if outcome.new_link is not None:
-            store.put_link(outcome.new_link, clock())
+        outcome = _decide_and_act(delivery, inputs, open_broker, clock)
+        if outcome.new_links:
+            store.put_links(list(outcome.new_links), clock())
     except Exception as error:
         return _handle_failure(error, delivery, store, clock)
     return _record(delivery, outcome, store, clock)
 
 
-def _act(
-    decision: CopyDecision, delivery: Delivery, follower: Follower | None, open_broker: BrokerOpener
+def _decide_and_act(
+    delivery: Delivery, inputs: CopyInputs, open_broker: BrokerOpener, clock: Clock
 ) -> Outcome:
-    if isinstance(decision, NoCopy):
-        return Outcome(decision.status, reason=decision.reason, detail=decision.sizing)
-    assert follower is not None  # decide() only asks for a broker action for a live follower
+    accepted = delivery.accepted
+    follower = inputs.follower
+    decision = decide(accepted, follower, inputs.claim, inputs.link, now=clock())
+    if follower is None or not is_follower_of(inputs.claim, accepted.group_id):
+        assert isinstance(decision, NoCopy)  # removed, or leader protection: no broker is touched
+        return _no_copy(decision)
     try:
-        return _act_on_broker(decision, delivery, open_broker(follower))
+        broker = open_broker(follower)
+        try:
+            _mark(broker, delivery, follower, inputs.link)
+            position = broker.position(decision.symbol).qty if isinstance(decision, NeedPosition) else None
+        except BrokerUnreachable as unreachable:
+            if not follower.may_only_reduce:
+                raise
+            # Already locked: retrying a broker that is down would only fail again; the copy is
+            # final, and says why no exit could be checked.
+            return Outcome(
+                CopyStatus.SKIPPED,
+                reason=f"follower locked: {follower.lock_reason}; its broker could not be reached to "
+                f"check for an exit ({unreachable.reason})",
+            )
+        if isinstance(decision, NeedPosition):
+            decision = decide(accepted, follower, inputs.claim, inputs.link, now=clock(), position=position)
+        assert not isinstance(decision, NeedPosition)  # asked once, answered once
+        if isinstance(decision, NoCopy):
+            return _no_copy(decision)
+        return _act_on_broker(decision, delivery, broker)
     except BrokerRejected as rejected:
         return Outcome(CopyStatus.REJECTED, reason=f"broker rejected: {rejected.reason}")
 
 
-def _act_on_broker(decision: CopyDecision, delivery: Delivery, broker: BrokerAccount) -> Outcome:
+def _no_copy(decision: NoCopy) -> Outcome:
+    return Outcome(decision.status, reason=decision.reason, detail=decision.sizing)
+
+
+def _mark(broker: BrokerAccount, delivery: Delivery, follower: Follower, link: OrderLink | None) -> None:
+    """Every price in an event is the market price of that (mapped) symbol for the follower it
+    reaches, before anything is decided: a simulated market fills what the price crosses (a locked
+    follower's stop-loss too), and the risk engine values positions at it."""
     event = delivery.accepted.event
+    if event.price is None:
+        return
+    if event.symbol is not None:
+        mapped = map_symbol(event.symbol, follower.symbol_map)
+    elif link is not None:
+        mapped = link.symbol  # the follower's own symbol already
+    else:
+        return
+    filled = broker.mark(mapped, event.price)
+    if filled:
+        logger.info("price mark filled working orders", extra={"symbol": mapped, "filled": len(filled)})
+
+
+def _act_on_broker(decision: CopyDecision, delivery: Delivery, broker: BrokerAccount) -> Outcome:
     if isinstance(decision, Place):
-        assert isinstance(event, OrderPlaced)
-        order = broker.place(decision.order)
-        link = OrderLink(
-            group_id=delivery.group_id,
-            leader_order_id=event.order_id,
-            account_id=delivery.account_id,
-            broker_order_id=order.broker_order_id,
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-        )
-        return _placed(order, detail=decision.sizing, new_link=link)
+        return _place(decision, delivery, broker)
     if isinstance(decision, Modify):
-        assert isinstance(event, OrderModified)
+        assert isinstance(delivery.accepted.event, OrderModified)
         order = broker.modify(decision.command)
         replaced = order.broker_order_id != decision.link.broker_order_id
-        new_link = (
-            decision.link.model_copy(update={"broker_order_id": order.broker_order_id}) if replaced else None
+        new_links = (
+            (decision.link.model_copy(update={"broker_order_id": order.broker_order_id}),) if replaced else ()
         )
-        return _placed(order, detail=decision.sizing, new_link=new_link)
+        return _placed(order, detail=decision.sizing, new_links=new_links)
     if isinstance(decision, Cancel):
-        order = broker.cancel(CancelOrder(decision.link.broker_order_id))
-        return _placed(order, reason=decision.reason, detail="cancelled")
+        return _cancel(decision, broker)
     assert isinstance(decision, Flatten)
     result = broker.flatten(FlattenPosition(decision.symbol, decision.client_order_id))
     closing = result.closing_order
@@ -155,12 +204,85 @@ def _act_on_broker(decision: CopyDecision, delivery: Delivery, broker: BrokerAcc
     )
 
 
+def _place(decision: Place, delivery: Delivery, broker: BrokerAccount) -> Outcome:
+    """Places the copy (with its bracket legs as one bracket) and links each leader order id
+    (entry and legs) to the follower order that plays its part."""
+    event = delivery.accepted.event
+    assert isinstance(event, OrderPlaced | OrderFilled)
+    leader_order_id = event.order_id
+    if decision.order.bracket is None:
+        order = broker.place(decision.order)
+        legs: dict[Leg, BrokerOrder] = {}
+    else:
+        placed = broker.place_bracket(decision.order)
+        order = placed.entry
+        legs = {
+            leg: leg_order
+            for leg, leg_order in ((Leg.TAKE_PROFIT, placed.take_profit), (Leg.STOP_LOSS, placed.stop_loss))
+            if leg_order is not None
+        }
+    entry_link = OrderLink(
+        group_id=delivery.group_id,
+        leader_order_id=leader_order_id,
+        account_id=delivery.account_id,
+        broker_order_id=order.broker_order_id,
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        leg_order_ids={leg: leg_order.broker_order_id for leg, leg_order in legs.items()},
+    )
+    leg_links = tuple(
+        entry_link.model_copy(
+            update={
+                "leader_order_id": leader_leg_id,
+                "broker_order_id": legs[leg].broker_order_id,
+                "client_order_id": legs[leg].client_order_id,
+                "leg": leg,
+                "parent_broker_order_id": order.broker_order_id,
+                "leg_order_ids": {},
+            }
+        )
+        for leg, leader_leg_id in decision.leg_leader_ids
+        if leg in legs
+    )
+    detail = decision.sizing + (f"; bracket legs {', '.join(legs)}" if legs else "")
+    return _placed(order, reason=decision.reason, detail=detail, new_links=(entry_link, *leg_links))
+
+
+def _cancel(decision: Cancel, broker: BrokerAccount) -> Outcome:
+    """Cancels the linked order; for an entry, also its bracket legs (the entry only if it is still
+    working: a filled entry's legs are cancelled all the same, as the leader's were)."""
+    link = decision.link
+    if not link.leg_order_ids:
+        order = broker.cancel(CancelOrder(link.broker_order_id))
+        return _placed(order, reason=decision.reason, detail="cancelled")
+    cancelled: list[str] = []
+    entry: BrokerOrder | None = None
+    for role, broker_order_id in (("entry", link.broker_order_id), *link.leg_order_ids.items()):
+        try:
+            answer = broker.cancel(CancelOrder(broker_order_id))
+        except BrokerRejected as not_working:  # filled already, or its OCO sibling filled
+            logger.info("order not cancelled", extra={"order": broker_order_id, "reason": not_working.reason})
+            continue
+        if role == "entry":
+            entry = answer
+        if answer.status is OrderStatus.CANCELLED:
+            cancelled.append(str(role))
+    return Outcome(
+        CopyStatus.PLACED,
+        reason=decision.reason,
+        qty=entry.qty if entry else None,
+        broker_order_id=link.broker_order_id,
+        client_order_id=link.client_order_id,
+        detail=f"cancelled {', '.join(cancelled) if cancelled else 'nothing: no order still working'}",
+    )
+
+
 def _placed(
     order: BrokerOrder,
     *,
     reason: str | None = None,
     detail: str | None = None,
-    new_link: OrderLink | None = None,
+    new_links: tuple[OrderLink, ...] = (),
 ) -> Outcome:
     return Outcome(
         CopyStatus.PLACED,
@@ -169,7 +291,7 @@ def _placed(
         broker_order_id=order.broker_order_id,
         client_order_id=order.client_order_id,
         detail=detail,
-        new_link=new_link,
+        new_links=new_links,
     )
 
 

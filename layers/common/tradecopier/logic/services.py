@@ -1,30 +1,50 @@
-"""The objects a handler needs, built once per execution environment (cold start)."""
+"""The objects a handler needs, built once per execution environment (cold start).
+
+One getter per function, each from that function's settings: ``ingest_services()``,
+``executor_services()``, ``admin_services()``. A handler calls its getter at import, so a missing or
+invalid variable fails the init phase (``SettingsError``), not the first request.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
 from tradecopier.aws import clear_clients
 from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore
 from tradecopier.fanout.publish import Publisher, SnsPublisher
-from tradecopier.settings import Settings, get_settings
+from tradecopier.settings import AdminSettings, ExecutorSettings, IngestSettings, Settings
 
 if TYPE_CHECKING:
     from tradecopier.fanout.followers import FollowerQueues
     from tradecopier.fanout.topics import GroupTopics
 
+S = TypeVar("S", bound=Settings)
+
 
 @dataclass(frozen=True)
-class Services:
-    settings: Settings
+class Services(Generic[S]):
+    settings: S
     store: CopierStore
     publisher: Publisher
     clock: Clock = utc_now  # the one clock: the store and the logic stamp records with it
 
-    # Only the admin function provisions: ingest and the executor never import these modules.
+    @classmethod
+    def build(cls, settings: S) -> Self:
+        return cls(
+            settings=settings,
+            store=CopierStore(settings.copier_table_name, settings.event_retention_days, clock=utc_now),
+            publisher=SnsPublisher(),
+            clock=utc_now,
+        )
+
+
+@dataclass(frozen=True)
+class AdminServices(Services[AdminSettings]):
+    """The admin function's: it alone provisions (ingest and the executor never import these modules)."""
+
     @cached_property
     def topics(self) -> GroupTopics:
         from tradecopier.fanout.topics import GroupTopics
@@ -39,15 +59,18 @@ class Services:
 
 
 @lru_cache(maxsize=1)
-def get_services() -> Services:
-    settings = get_settings()
-    clock = utc_now
-    return Services(
-        settings=settings,
-        store=CopierStore(settings.copier_table_name, settings.event_retention_days, clock=clock),
-        publisher=SnsPublisher(),
-        clock=clock,
-    )
+def ingest_services() -> Services[IngestSettings]:
+    return Services.build(IngestSettings.from_env())
+
+
+@lru_cache(maxsize=1)
+def executor_services() -> Services[ExecutorSettings]:
+    return Services.build(ExecutorSettings.from_env())
+
+
+@lru_cache(maxsize=1)
+def admin_services() -> AdminServices:
+    return AdminServices.build(AdminSettings.from_env())
 
 
 def reset_services() -> None:
@@ -55,6 +78,6 @@ def reset_services() -> None:
     from tradecopier.brokers.registry import clear_cache
 
     clear_cache()
-    get_services.cache_clear()
-    get_settings.cache_clear()
+    for getter in (ingest_services, executor_services, admin_services):
+        getter.cache_clear()
     clear_clients()

@@ -5,6 +5,10 @@ adding in the same direction, unchanged when reducing, the fill price of the rem
 flip, and none once flat. It is kept as the exact cost of the open quantity, and shown rounded to
 8 decimals when it does not divide exactly. A fill at an unknown price (``None``) still moves the
 quantity; only the average becomes unknown.
+
+A fill that reduces (or closes, or flips) a position realizes P&L on the closed quantity against
+the exact cost of that quantity (``realized_pnl``), in USD by the symbol's point value, rounded to
+the cent once per fill, as brokers report it.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from tradecopier.domain.enums import Side
+from tradecopier.domain.instruments import spec_for
 
 _AVERAGE_QUANTUM = Decimal("0.00000001")
+_CENT = Decimal("0.01")
 _COST_QUANTUM = Decimal("0.000000000001")
 
 
@@ -57,6 +63,22 @@ def apply_fill(position: PaperPosition, side: Side, qty: int, price: Decimal | N
         cost = None if price is None else price * abs(after)  # flipped: this fill opened the rest
     average = None if cost is None else _average(cost, abs(after))
     return replace(position, qty=after, avg_price=average, cost=cost, last_fill_price=_last(price, position))
+
+
+def realized_pnl(position: PaperPosition, side: Side, qty: int, price: Decimal | None) -> Decimal:
+    """The USD P&L a fill of ``qty`` on ``side`` at ``price`` realizes on ``position``: 0 unless it
+    reduces it. The closed quantity's cost is its share of the position's exact cost, so a partial
+    close realizes against the exact average. Unknown price or cost: nothing can be realized (0)."""
+    before = position.qty
+    change = side.sign * qty
+    if before == 0 or (before > 0) == (change > 0):
+        return Decimal("0.00")  # opening or adding
+    if price is None or position.cost is None:
+        return Decimal("0.00")
+    closed = min(qty, abs(before))
+    closed_cost = position.cost if closed == abs(before) else _share(position.cost, closed, abs(before))
+    per_point = price * closed - closed_cost if before > 0 else closed_cost - price * closed
+    return (per_point * spec_for(position.symbol).point_value).quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
 def _last(price: Decimal | None, position: PaperPosition) -> Decimal | None:

@@ -20,7 +20,7 @@ from tradecopier.dal.copier.keys import (
     item_kind,
     link_key,
 )
-from tradecopier.dal.copier.links import link_from
+from tradecopier.dal.copier.links import LINK_FIELDS, link_from
 from tradecopier.dal.copier.table import TableAccess
 from tradecopier.dal.dynamodb import from_item
 from tradecopier.domain.accounts import AccountClaim, Follower
@@ -48,10 +48,14 @@ class CopyInputsStore(TableAccess):
         if leader_order_id is not None:
             keys.append(link_key(group_id, leader_order_id, account_id))
         projection = ", ".join(
-            ["pk", "sk", "group_id", "#role", "broker_order_id", "client_order_id", "symbol", "copies.#acct"]
-            + [f"#{name}" for name in FOLLOWER_FIELDS]
+            ["pk", "sk", "group_id", "#role", "copies.#acct"]
+            + [f"#{name}" for name in (*FOLLOWER_FIELDS, *LINK_FIELDS)]
         )
-        names = {"#acct": account_id, "#role": "role", **{f"#{name}": name for name in FOLLOWER_FIELDS}}
+        names = {
+            "#acct": account_id,
+            "#role": "role",
+            **{f"#{name}": name for name in (*FOLLOWER_FIELDS, *LINK_FIELDS)},
+        }
         request: dict[str, Any] = {
             self._table: {
                 "Keys": keys,

@@ -34,6 +34,10 @@ FOLLOWER_FIELDS = (
     "max_qty",
     "rounding",
     "simulate",
+    "symbol_map",
+    "inverse",
+    "copy_mode",
+    "max_delay_ms",
     "state",
     "lock_reason",
     "locked_at",
@@ -42,9 +46,12 @@ FOLLOWER_FIELDS = (
 
 def follower_from(values: dict[str, Any]) -> Follower:
     fields = {name: values.get(name) for name in FOLLOWER_FIELDS if name in values}
-    max_qty = fields.get("max_qty")
-    if max_qty is not None:
-        fields["max_qty"] = int(max_qty)  # DynamoDB numbers come back as Decimal
+    # A null setting is stored as an absent attribute: no max_delay_ms attribute is "no limit".
+    fields.setdefault("max_delay_ms", None)
+    for name in ("max_qty", "max_delay_ms"):
+        number = fields.get(name)
+        if number is not None:
+            fields[name] = int(number)  # DynamoDB numbers come back as Decimal
     return Follower.model_validate(fields)
 
 

@@ -28,7 +28,9 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - executor load: one strongly consistent BatchGetItem: follower, claim, the copy entry, the link.
   [copy_inputs]
 - record copy: one UpdateItem of ``copies.{acct}``, conditional on it not being final yet. [copies]
-- order link: one PutItem per placed copy (read back by modify/cancel of that leader order). [links]
+- order link: one PutItem per placed copy (read back by modify/cancel of that leader order); a bracket
+  writes the entry's link (with its legs' broker ids) and one link per leader leg in one
+  BatchWriteItem. [links]
 - list events of a group, newest first: Query ``gsi1`` on ``EVENTS#{gid}`` (ids only), then
   BatchGetItem of the events. [events]
 Events and links expire through TTL (``expires_at``) after ``event_retention_days``.

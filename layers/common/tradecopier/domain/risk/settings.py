@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from tradecopier.domain.symbols import is_symbol_or_root
-from tradecopier.domain.types import StrictModel
+from tradecopier.domain.types import StrictModel, as_number
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -38,11 +38,6 @@ def _wall_clock(value: Any) -> Any:
     if isinstance(value, str) and _HHMM.match(value):
         return time.fromisoformat(value)
     raise ValueError("must be a time as HH:MM (00:00–23:59, America/Chicago)")
-
-
-def as_number(value: Decimal) -> int | float:
-    """JSON shows amounts as numbers (API.md), integers without a trailing ``.0``."""
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 WallClock = Annotated[

@@ -9,8 +9,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, PlainSerializer, StrictInt, field_validator
 
-from tradecopier.domain.risk.settings import as_number
-from tradecopier.domain.types import StrictModel, Symbol
+from tradecopier.domain.types import StrictModel, Symbol, as_number
 
 # Any signed USD amount; not limited to cents because P&L at an untruncated mark price may not be.
 Amount = Annotated[Decimal, Field(allow_inf_nan=False), PlainSerializer(as_number, when_used="json")]
