@@ -651,41 +651,71 @@ class _BadRequest(Exception):
         self.errors = errors
 
 
-def _convert(value: Any, kind: Kind, path: str) -> Any:
-    """One JSON value to its Python form, or raise ``_BadRequest`` (System.Text.Json's rules)."""
-    bad = _BadRequest({path: [f"The JSON value could not be converted to {_CLR[kind]}. Path: {path}."]})
-    if kind in ("int32", "int64"):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise bad
-        bits = 31 if kind == "int32" else 63
-        if not -(2**bits) <= value < 2**bits:
-            raise bad
-        return value
-    if kind == "string":
-        if not isinstance(value, str):
-            raise bad
-        return value
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise bad
-        return value
-    if kind == "decimal":
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            raise bad
-        return Decimal(value)
-    if kind == "datetime":
-        if not isinstance(value, str):
-            raise bad
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise bad from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    # bracket
+class _Unconvertible(Exception):
+    """A JSON value of the wrong type or range for its CLR type (``_convert`` words the 400)."""
+
+
+def _to_integer(value: Any, bits: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not -(2**bits) <= value < 2**bits:
+        raise _Unconvertible
+    return value
+
+
+def _to_string(value: Any, _path: str) -> str:
+    if not isinstance(value, str):
+        raise _Unconvertible
+    return value
+
+
+def _to_bool(value: Any, _path: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Unconvertible
+    return value
+
+
+def _to_decimal(value: Any, _path: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise _Unconvertible
+    return Decimal(value)
+
+
+def _to_datetime(value: Any, _path: str) -> datetime:
+    if not isinstance(value, str):
+        raise _Unconvertible
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Unconvertible from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _to_bracket(value: Any, path: str) -> Bracket:
+    """A nested object: its own fields' errors (``$.stopLossBracket.ticks``) propagate as they are."""
     if not isinstance(value, dict):
-        raise bad
+        raise _Unconvertible
     inner = _bind(value, (F("ticks", "int32", True), F("type", "int32", True)), path)
     return Bracket(ticks=inner["ticks"], type=inner["type"])
+
+
+_CONVERTERS: dict[Kind, Callable[[Any, str], Any]] = {
+    "int32": lambda value, _path: _to_integer(value, 31),
+    "int64": lambda value, _path: _to_integer(value, 63),
+    "string": _to_string,
+    "bool": _to_bool,
+    "decimal": _to_decimal,
+    "datetime": _to_datetime,
+    "bracket": _to_bracket,
+}
+
+
+def _convert(value: Any, kind: Kind, path: str) -> Any:
+    """One JSON value to its Python form, or raise ``_BadRequest`` (System.Text.Json's rules)."""
+    try:
+        return _CONVERTERS[kind](value, path)
+    except _Unconvertible:
+        raise _BadRequest(
+            {path: [f"The JSON value could not be converted to {_CLR[kind]}. Path: {path}."]}
+        ) from None
 
 
 def _bind(body: Mapping[str, Any], fields: tuple[F, ...], prefix: str = "$") -> dict[str, Any]:
@@ -730,6 +760,129 @@ def _problem(errors: dict[str, list[str]], status: int = 400, title: str | None 
 
 def _envelope(code: int, message: str | None = None, **payload: Any) -> dict[str, Any]:
     return {**payload, "success": code == 0, "errorCode": int(code), "errorMessage": message}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Order validation steps (place and modify): a failed step returns the rejection's errorMessage (a str).
+@dataclass(frozen=True)
+class _EntryPrices:
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_distance: int | None = None
+    trail_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class _Ticket:
+    """A place request that passed its own checks (account-dependent ones come after)."""
+
+    type: int
+    side: OrderSide
+    size: int
+    prices: _EntryPrices
+    last: Decimal | None  # the contract's market price when placed
+    tag: str | None
+    stop_loss: Bracket | None
+    take_profit: Bracket | None
+
+
+_PLACEABLE_TYPES = (OrderType.LIMIT, OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP)
+
+
+def _shape_problem(order_type: int, side_value: int, size: int) -> str | None:
+    if order_type not in _PLACEABLE_TYPES:
+        return f"Invalid order type ({order_type}): not supported by this fake."
+    if side_value not in (0, 1):
+        return f"Invalid order side ({side_value})."
+    if size <= 0:
+        return f"Invalid order size ({size})."
+    return None
+
+
+def _trail_ticks(side: OrderSide, trail_price: Decimal, last: Decimal, tick_size: Decimal) -> Decimal:
+    """How many ticks ``trail_price`` trails the last price: behind it for a sell, above it for a buy."""
+    distance = (last - trail_price) if side == OrderSide.ASK else (trail_price - last)
+    return distance / tick_size
+
+
+def _entry_prices(
+    order_type: int, side: OrderSide, body: dict[str, Any], contract: Contract, last: Decimal | None
+) -> _EntryPrices | str:
+    """The prices the order type needs (a market order needs a market price): the prices, or the problem."""
+    if order_type == OrderType.LIMIT:
+        limit_price = body["limitPrice"]
+        if limit_price is None:
+            return "Limit price is required for a limit order."
+        return _EntryPrices(limit_price=limit_price)
+    if order_type == OrderType.STOP:
+        stop_price = body["stopPrice"]
+        if stop_price is None:
+            return "Stop price is required for a stop order."
+        return _EntryPrices(stop_price=stop_price)
+    if order_type == OrderType.TRAILING_STOP:
+        return _trailing_entry(side, body["trailPrice"], last, contract.tick_size)
+    if last is None:
+        return f"No market price for {contract.id}."
+    return _EntryPrices()
+
+
+def _trailing_entry(
+    side: OrderSide, trail_price: Decimal | None, last: Decimal | None, tick_size: Decimal
+) -> _EntryPrices | str:
+    if trail_price is None or last is None:
+        return "Trail price is required for a trailing stop order."
+    ticks = _trail_ticks(side, trail_price, last, tick_size)
+    if ticks <= 0 or ticks != ticks.to_integral_value() or ticks > MAX_TRAIL_TICKS:
+        return f"Invalid trail price ({trail_price})."
+    return _EntryPrices(stop_price=trail_price, trail_distance=int(ticks), trail_price=trail_price)
+
+
+def _off_tick(price: Decimal, tick_size: Decimal) -> bool:
+    return price <= 0 or price % tick_size != 0
+
+
+def _tick_problem(prices: _EntryPrices, tick_size: Decimal) -> str | None:
+    for label, price in (("limit", prices.limit_price), ("stop", prices.stop_price)):
+        if price is not None and _off_tick(price, tick_size):
+            return f"Invalid {label} price ({price}): not a multiple of the tick size {tick_size}."
+    return None
+
+
+def _duplicate_tag_problem(account: Account, ticket: _Ticket) -> str | None:
+    """customTag is unique per account, and so are the ``-SL``/``-TP`` tags its bracket legs would get."""
+    if ticket.tag is None:
+        return None
+    tags = [ticket.tag]
+    tags += [f"{ticket.tag}-SL"] if ticket.stop_loss else []
+    tags += [f"{ticket.tag}-TP"] if ticket.take_profit else []
+    for used in tags:
+        if used in account.used_tags:
+            return f"Order with customTag '{used}' already exists."
+    return None
+
+
+# Which order type each modifiable price belongs to, and the rejection when it is sent for another type.
+_MODIFIABLE_PRICES = (
+    ("limitPrice", OrderType.LIMIT, "Limit price can only be modified on a limit order."),
+    ("stopPrice", OrderType.STOP, "Stop price can only be modified on a stop order."),
+    ("trailPrice", OrderType.TRAILING_STOP, "Trail price can only be modified on a trailing stop order."),
+)
+
+
+def _modify_problem(order: Order, body: dict[str, Any]) -> str | None:
+    """A modify request checked against the order, before the trail price meets the market price."""
+    size = body["size"]
+    if size is not None and size <= 0:
+        return f"Invalid order size ({size})."
+    for name, order_type, message in _MODIFIABLE_PRICES:
+        if body[name] is not None and order.type != order_type:
+            return message
+    tick = order.contract.tick_size
+    for name, _type, _message in _MODIFIABLE_PRICES:
+        price = body[name]
+        if price is not None and _off_tick(price, tick):
+            return f"Invalid price ({price}): not a multiple of the tick size {tick}."
+    return None
 
 
 Handler = Callable[[Session | None, dict[str, Any], list[HubEvent]], Any]
@@ -1300,100 +1453,114 @@ class FakeProjectX:
         contract = self._contracts.get(body["contractId"])
         if contract is None:
             return _envelope(code.CONTRACT_NOT_FOUND, f"Contract {body['contractId']} not found.", orderId=0)
+        refusal = self._trading_refusal(account, contract)
+        if refusal is not None:
+            return refusal
+        ticket = self._ticket(contract, body)
+        if isinstance(ticket, str):
+            return _envelope(code.ORDER_REJECTED, ticket, orderId=0)
+        problem = _duplicate_tag_problem(account, ticket)
+        if problem is not None:
+            return _envelope(code.ORDER_REJECTED, problem, orderId=0)
+        if ticket.stop_loss or ticket.take_profit:
+            problem = self._bracket_problem(account, ticket.side, ticket.stop_loss, ticket.take_profit)
+            if problem is not None:
+                return self._reject_brackets(account, contract, ticket, problem, events)
+        order = self._open_order(account, contract, ticket, events)
+        return _envelope(code.SUCCESS, orderId=order.id)
+
+    def _trading_refusal(self, account: Account, contract: Contract) -> dict[str, Any] | None:
+        """The place checks that are not ORDER_REJECTED: contract active, account may trade, market open."""
+        code = PlaceOrderErrorCode
         if not contract.active:
             return _envelope(code.CONTRACT_NOT_ACTIVE, f"Contract {contract.id} is not active.", orderId=0)
         if not account.can_trade:
             return _envelope(code.ACCOUNT_VIOLATION, "Account is not allowed to trade.", orderId=0)
         if not self._market_open:
             return _envelope(code.OUTSIDE_TRADING_HOURS, "Outside of trading hours.", orderId=0)
+        return None
 
-        def rejected(message: str) -> dict[str, Any]:
-            return _envelope(code.ORDER_REJECTED, message, orderId=0)
-
+    def _ticket(self, contract: Contract, body: dict[str, Any]) -> _Ticket | str:
+        """The request checked on its own (type, side, size, prices): a ticket, or why it is rejected."""
         order_type, side_value, size = body["type"], body["side"], body["size"]
-        supported = (OrderType.LIMIT, OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP)
-        if order_type not in supported:
-            return rejected(f"Invalid order type ({order_type}): not supported by this fake.")
-        if side_value not in (0, 1):
-            return rejected(f"Invalid order side ({side_value}).")
+        problem = _shape_problem(order_type, side_value, size)
+        if problem is not None:
+            return problem
         side = OrderSide(side_value)
-        if size <= 0:
-            return rejected(f"Invalid order size ({size}).")
         last = self._prices.get(contract.id)
-        limit_price: Decimal | None = None
-        stop_price: Decimal | None = None
-        trail_distance: int | None = None
-        trail_price: Decimal | None = None
-        if order_type == OrderType.LIMIT:
-            limit_price = body["limitPrice"]
-            if limit_price is None:
-                return rejected("Limit price is required for a limit order.")
-        elif order_type == OrderType.STOP:
-            stop_price = body["stopPrice"]
-            if stop_price is None:
-                return rejected("Stop price is required for a stop order.")
-        elif order_type == OrderType.TRAILING_STOP:
-            trail_price = body["trailPrice"]
-            if trail_price is None or last is None:
-                return rejected("Trail price is required for a trailing stop order.")
-            distance = (last - trail_price) if side == OrderSide.ASK else (trail_price - last)
-            ticks = distance / contract.tick_size
-            if ticks <= 0 or ticks != ticks.to_integral_value() or ticks > MAX_TRAIL_TICKS:
-                return rejected(f"Invalid trail price ({trail_price}).")
-            trail_distance, stop_price = int(ticks), trail_price
-        elif last is None:
-            return rejected(f"No market price for {contract.id}.")
-        for label, price in (("limit", limit_price), ("stop", stop_price)):
-            if price is not None and (price <= 0 or price % contract.tick_size != 0):
-                return rejected(
-                    f"Invalid {label} price ({price}): not a multiple of the tick size {contract.tick_size}."
-                )
-
-        tag = body["customTag"] or None
-        sl: Bracket | None = body["stopLossBracket"]
-        tp: Bracket | None = body["takeProfitBracket"]
-        tags = [tag] if tag is not None else []
-        if tag is not None and (sl or tp):
-            tags += [f"{tag}-SL"] if sl else []
-            tags += [f"{tag}-TP"] if tp else []
-        for used in tags:
-            if used in account.used_tags:
-                return rejected(f"Order with customTag '{used}' already exists.")
-        if sl or tp:
-            problem = self._bracket_problem(account, side, sl, tp)
-            if problem is not None:
-                if problem == BRACKETS_NEED_AUTO_OCO and self.rejected_bracket_orders_kept:
-                    kept = self._new_order(
-                        account,
-                        contract,
-                        status=OrderStatus.REJECTED,
-                        type=order_type,
-                        side=side,
-                        size=size,
-                        limit_price=limit_price,
-                        stop_price=stop_price,
-                        custom_tag=tag,
-                    )
-                    self._emit_order(events, kept)
-                    return _envelope(code.ORDER_REJECTED, problem, orderId=kept.id)
-                return rejected(problem)
-
-        order = self._new_order(
-            account,
-            contract,
+        prices = _entry_prices(order_type, side, body, contract, last)
+        if isinstance(prices, str):
+            return prices
+        problem = _tick_problem(prices, contract.tick_size)
+        if problem is not None:
+            return problem
+        return _Ticket(
             type=order_type,
             side=side,
             size=size,
-            custom_tag=tag,
-            status=OrderStatus.PENDING if order_type == OrderType.MARKET else OrderStatus.OPEN,
-            limit_price=limit_price,
-            stop_price=stop_price,
-            trail_distance=trail_distance,
-            trail_price=trail_price,
+            prices=prices,
+            last=last,
+            tag=body["customTag"] or None,
+            stop_loss=body["stopLossBracket"],
+            take_profit=body["takeProfitBracket"],
         )
-        child_side = OrderSide.ASK if side == OrderSide.BID else OrderSide.BID
+
+    def _reject_brackets(
+        self, account: Account, contract: Contract, ticket: _Ticket, problem: str, events: list[HubEvent]
+    ) -> dict[str, Any]:
+        """A bracket problem; without auto-OCO the entry may be kept as a ``status 5`` order (R26)."""
+        code = PlaceOrderErrorCode
+        if problem != BRACKETS_NEED_AUTO_OCO or not self.rejected_bracket_orders_kept:
+            return _envelope(code.ORDER_REJECTED, problem, orderId=0)
+        kept = self._new_order(
+            account,
+            contract,
+            status=OrderStatus.REJECTED,
+            type=ticket.type,
+            side=ticket.side,
+            size=ticket.size,
+            limit_price=ticket.prices.limit_price,
+            stop_price=ticket.prices.stop_price,
+            custom_tag=ticket.tag,
+        )
+        self._emit_order(events, kept)
+        return _envelope(code.ORDER_REJECTED, problem, orderId=kept.id)
+
+    def _open_order(
+        self, account: Account, contract: Contract, ticket: _Ticket, events: list[HubEvent]
+    ) -> Order:
+        """The entry and its suspended bracket legs: stored, published, then filled or triggered if due."""
+        order = self._new_order(
+            account,
+            contract,
+            type=ticket.type,
+            side=ticket.side,
+            size=ticket.size,
+            custom_tag=ticket.tag,
+            status=OrderStatus.PENDING if ticket.type == OrderType.MARKET else OrderStatus.OPEN,
+            limit_price=ticket.prices.limit_price,
+            stop_price=ticket.prices.stop_price,
+            trail_distance=ticket.prices.trail_distance,
+            trail_price=ticket.prices.trail_price,
+        )
+        children = self._bracket_legs(account, contract, ticket, order)
+        self._emit_order(events, order)
+        for child in children:
+            self._emit_order(events, child)
+        if ticket.type == OrderType.MARKET:
+            assert ticket.last is not None
+            self._fill(order, ticket.last, events)
+        else:
+            self._trigger_now(order, events)
+        return order
+
+    def _bracket_legs(
+        self, account: Account, contract: Contract, ticket: _Ticket, order: Order
+    ) -> list[Order]:
+        """The stop-loss then take-profit children of ``order`` (suspended until it fills), OCO-linked."""
+        child_side = OrderSide.ASK if ticket.side == OrderSide.BID else OrderSide.BID
         children: list[Order] = []
-        for suffix, bracket in (("SL", sl), ("TP", tp)):
+        for suffix, bracket in (("SL", ticket.stop_loss), ("TP", ticket.take_profit)):
             if bracket is None:
                 continue
             child = self._new_order(
@@ -1402,8 +1569,8 @@ class FakeProjectX:
                 status=OrderStatus.SUSPENDED,
                 type=bracket.type,
                 side=child_side,
-                size=size,
-                custom_tag=f"{tag}-{suffix}" if tag is not None else None,
+                size=ticket.size,
+                custom_tag=f"{ticket.tag}-{suffix}" if ticket.tag is not None else None,
                 parent_order_id=order.id,
                 trail_distance=bracket.ticks,
                 trail_price=bracket.ticks * contract.tick_size,
@@ -1415,15 +1582,7 @@ class FakeProjectX:
             stop_leg, profit_leg = children
             profit_leg.linked_order_id = stop_leg.id
             stop_leg.oco_sibling, profit_leg.oco_sibling = profit_leg.id, stop_leg.id
-        self._emit_order(events, order)
-        for child in children:
-            self._emit_order(events, child)
-        if order_type == OrderType.MARKET:
-            assert last is not None
-            self._fill(order, last, events)
-        else:
-            self._trigger_now(order, events)
-        return _envelope(code.SUCCESS, orderId=order.id)
+        return children
 
     @staticmethod
     def _bracket_problem(
@@ -1467,48 +1626,41 @@ class FakeProjectX:
             return _envelope(code.ORDER_NOT_FOUND, f"Order {body['orderId']} not found.")
         if order.status != OrderStatus.OPEN:
             return _envelope(code.REJECTED, f"Order {order.id} is not working (status {int(order.status)}).")
-        size, limit_price, stop_price, trail_price = (
-            body["size"],
-            body["limitPrice"],
-            body["stopPrice"],
-            body["trailPrice"],
-        )
-        tick = order.contract.tick_size
-        if size is not None and size <= 0:
-            return _envelope(code.REJECTED, f"Invalid order size ({size}).")
-        if limit_price is not None and order.type != OrderType.LIMIT:
-            return _envelope(code.REJECTED, "Limit price can only be modified on a limit order.")
-        if stop_price is not None and order.type != OrderType.STOP:
-            return _envelope(code.REJECTED, "Stop price can only be modified on a stop order.")
-        if trail_price is not None and order.type != OrderType.TRAILING_STOP:
-            return _envelope(code.REJECTED, "Trail price can only be modified on a trailing stop order.")
-        for price in (limit_price, stop_price, trail_price):
-            if price is not None and (price <= 0 or price % tick != 0):
-                return _envelope(
-                    code.REJECTED, f"Invalid price ({price}): not a multiple of the tick size {tick}."
-                )
-        if trail_price is not None:
-            last = self._prices.get(order.contract.id)
-            if last is None:
-                return _envelope(code.REJECTED, "No market price.")
-            ticks = ((last - trail_price) if order.side == OrderSide.ASK else (trail_price - last)) / tick
-            if ticks <= 0 or ticks > MAX_TRAIL_TICKS:
-                return _envelope(code.REJECTED, f"Invalid trail price ({trail_price}).")
-            order.trail_distance, order.trail_price, order.stop_price = int(ticks), trail_price, trail_price
-        if size is not None:
-            order.size = size
-            for child_id in order.children:
-                child = self._orders[child_id]
-                if child.status == OrderStatus.SUSPENDED:
-                    child.size = size
-        if limit_price is not None:
-            order.limit_price = limit_price
-        if stop_price is not None:
-            order.stop_price = stop_price
+        problem = _modify_problem(order, body)
+        if problem is None and body["trailPrice"] is not None:
+            problem = self._retrail(order, body["trailPrice"])
+        if problem is not None:
+            return _envelope(code.REJECTED, problem)
+        self._resize(order, body["size"])
+        if body["limitPrice"] is not None:
+            order.limit_price = body["limitPrice"]
+        if body["stopPrice"] is not None:
+            order.stop_price = body["stopPrice"]
         order.updated = self._clock()
         self._emit_order(events, order)
         self._trigger_now(order, events)
         return _envelope(code.SUCCESS)
+
+    def _retrail(self, order: Order, trail_price: Decimal) -> str | None:
+        """A trailing stop's new trail price from the last price: applied, or why it is rejected."""
+        last = self._prices.get(order.contract.id)
+        if last is None:
+            return "No market price."
+        ticks = _trail_ticks(order.side, trail_price, last, order.contract.tick_size)
+        if ticks <= 0 or ticks > MAX_TRAIL_TICKS:
+            return f"Invalid trail price ({trail_price})."
+        order.trail_distance, order.trail_price, order.stop_price = int(ticks), trail_price, trail_price
+        return None
+
+    def _resize(self, order: Order, size: int | None) -> None:
+        """A new size for the entry and for its bracket legs that are still suspended."""
+        if size is None:
+            return
+        order.size = size
+        for child_id in order.children:
+            child = self._orders[child_id]
+            if child.status == OrderStatus.SUSPENDED:
+                child.size = size
 
     def _order_cancel(self, session: Session | None, body: dict[str, Any], events: list[HubEvent]) -> Any:
         code = CancelOrderErrorCode
