@@ -9,6 +9,7 @@ Brackets are ``placeOSO`` at absolute prices, legs tagged ``<id>:tp`` / ``<id>:s
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -202,6 +203,9 @@ class TradovateBroker:
         except BrokerTimeout as timeout:
             if not timeout.sent:
                 raise
+            # The request may still be in flight: give it a moment to land before looking (the
+            # next SQS delivery looks again, a visibility timeout later).
+            time.sleep(self.config.timeout_settle_s)
             if self._order_id_tagged(client_order_id) is not None:
                 return None  # it reached the broker after all: the caller reads it back
             raise

@@ -23,6 +23,9 @@ RENEW_AHEAD = timedelta(minutes=15)
 # §4.2: a penalty (p-ticket) shorter than this is waited out inline and the request resent with
 # the ticket; a longer one is left to SQS (the copy is retried later, after a lookup).
 MAX_INLINE_PENALTY_S = 3.0
+# After a placement timed out once sent, wait this long before looking it up: a request still in
+# flight can land after the lookup (the fake's "timeout" fault applies it late).
+TIMEOUT_SETTLE_S = 1.5
 
 
 def rest_url(environment: str | None, api_url: str | None) -> str:
@@ -42,6 +45,7 @@ class TradovateConfig:
     device_id: str
     broker_account: str
     max_inline_penalty_s: float = MAX_INLINE_PENALTY_S
+    timeout_settle_s: float = TIMEOUT_SETTLE_S
 
     @classmethod
     def from_credentials(cls, credentials: BrokerCredentials) -> TradovateConfig:
