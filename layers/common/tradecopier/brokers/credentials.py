@@ -130,7 +130,7 @@ _fetching = threading.local()
 
 
 class _DropWhileFetching(logging.Filter):
-    """botocore logs every response body at DEBUG; the one that carries a secret must not be."""
+    """botocore logs every request and response body at DEBUG; those that carry a secret must not be."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not getattr(_fetching, "active", False)
@@ -231,11 +231,13 @@ class CredentialsStore:
         client = self._writer()
         try:
             try:
-                client.create_secret(Name=name, SecretString=text)
+                with _unlogged():  # botocore's DEBUG log of the request body carries the secret
+                    client.create_secret(Name=name, SecretString=text)
             except ClientError as error:
                 if aws.error_code(error) != "ResourceExistsException":
                     raise
-                client.put_secret_value(SecretId=name, SecretString=text)
+                with _unlogged():
+                    client.put_secret_value(SecretId=name, SecretString=text)
         except ClientError as error:
             raise CredentialsUnavailable(
                 f"secrets manager: {aws.error_code(error) or 'error'} writing {name}"
