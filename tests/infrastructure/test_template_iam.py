@@ -43,6 +43,10 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/groups/{group_id}/token/rotate"): IAM,
     ("GET", "/accounts/{account_id}/positions"): IAM,
     ("GET", "/accounts/{account_id}/orders"): IAM,
+    ("PUT", "/accounts/{account_id}/credentials"): IAM,
+    ("GET", "/accounts/{account_id}/credentials"): IAM,
+    ("DELETE", "/accounts/{account_id}/credentials"): IAM,
+    ("GET", "/accounts/{account_id}/connection"): IAM,
 }
 
 # Actions that may be granted on Resource "*" because AWS offers no resource-level permission for
@@ -448,3 +452,38 @@ def test_translated_roles_have_only_checked_statements_and_expected_managed_poli
                     statement_problems(f"{logical_id}.{policy['PolicyName']}[{index}]", statement)
                 )
     assert problems == []
+
+
+def _policy_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    policies = template["Resources"][function]["Properties"]["Policies"]
+    return [statement for policy in policies for statement in policy["Statement"]]
+
+
+def test_broker_secrets_admin_writes_them_and_executor_only_reads_them(template: dict[str, Any]) -> None:
+    """Credentials: only the admin function stores and deletes them, only under the stack's
+    ``brokers/`` prefix; the executor and ingest never write them (ingest never reads them)."""
+
+    def secret_actions(function: str) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for statement in _policy_statements(template, function):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                if action.startswith("secretsmanager:"):
+                    resource = statement["Resource"]
+                    text = resource["Fn::Sub"] if isinstance(resource, dict) else str(resource)
+                    found.setdefault(action, set()).add(text)
+        return found
+
+    admin, executor = secret_actions("AdminFunction"), secret_actions("ExecutorFunction")
+    assert set(admin) == {
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DeleteSecret",
+    }
+    assert set(executor) == {"secretsmanager:GetSecretValue"}
+    assert not secret_actions("IngestFunction")
+    for resources in (*admin.values(), *executor.values()):
+        assert resources == {
+            "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/brokers/*"
+        }

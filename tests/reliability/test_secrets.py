@@ -350,3 +350,49 @@ def test_credentials_errors_missing_is_rejected_unreachable_is_transient_and_sta
     with pytest.raises(creds.CredentialsUnavailable) as unreachable:
         store.get("OTHER-1")  # nothing cached: transient, so the executor retries then locks
     assert isinstance(unreachable.value, BrokerUnreachable)
+
+
+def test_stored_credentials_never_reach_answers_logs_or_tables(
+    pipeline: Any, pipeline_env: Any, all_logs: LogCapture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """PUT/GET credentials (every secret field of both brokers), a bad PUT, the connection check
+    and a copy through a Tradovate follower whose broker is down: no secret anywhere."""
+    values = {
+        "tradovate": {
+            "broker": "tradovate",
+            "api_url": "http://127.0.0.1:9/v1",
+            "username": "user-" + SECRET_VALUE,
+            "password": "pw-" + SECRET_VALUE,
+            "app_id": "copier",
+            "cid": "cid-" + SECRET_VALUE,
+            "sec": "sec-" + SECRET_VALUE,
+            "broker_account": "DEMO1",
+        },
+        "projectx": {
+            "broker": "projectx",
+            "api_url": "https://api.topstepx.com",
+            "username": "user-" + SECRET_VALUE,
+            "api_key": "key-" + SECRET_VALUE,
+            "broker_account": "PX1",
+        },
+    }
+    answers = []
+    for account_id, body in (("TV-S", values["tradovate"]), ("PX-S", values["projectx"])):
+        answers.append(pipeline.call("PUT", f"/accounts/{account_id}/credentials", body).body)
+        answers.append(pipeline.call("GET", f"/accounts/{account_id}/credentials").body)
+    answers.append(pipeline.call("PUT", "/accounts/TV-X/credentials", {**values["tradovate"], "x": 1}).body)
+    answers.append(
+        pipeline.call("PUT", "/accounts/TV-X/credentials", {**values["tradovate"], "cid": []}).body
+    )
+    answers.append(pipeline.call("GET", "/accounts/TV-S/connection").body)
+    group_id, token = pipeline.create_group()
+    pipeline.add_follower(group_id, "TV-S", broker="tradovate")
+    pipeline.send(group_id, token, **market("E-s1"))
+    pipeline.deliver()
+    answers.append(pipeline.call("GET", f"/groups/{group_id}/events/E-s1").body)
+    captured = capfd.readouterr()
+    tables = json.dumps(scan_all(boto3.client("dynamodb"), pipeline_env.copier), default=str)
+    everything = "\n".join([json.dumps(answers), all_logs.text(), captured.out, captured.err, tables])
+    at = everything.find(SECRET_VALUE)
+    assert at < 0, everything[max(0, at - 600) : at + 100]
+    assert "DEMO1" in everything  # the metadata is shown

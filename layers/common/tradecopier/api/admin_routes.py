@@ -12,12 +12,15 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from tradecopier.api.schemas import (
     AddFollowerRequest,
+    Connection,
     CreatedGroup,
     CreateGroupRequest,
+    CredentialsInfo,
+    CredentialsRequest,
     EventList,
     EventStatus,
     GroupList,
@@ -28,9 +31,13 @@ from tradecopier.api.schemas import (
     TokenRotated,
     UpdateFollowerRequest,
     error_responses,
+    secret_values,
 )
+from tradecopier.brokers.credentials import StoredCredentials
 from tradecopier.dal.copier import StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
+from tradecopier.domain.enums import BrokerName
+from tradecopier.domain.errors import ValidationFailed
 from tradecopier.logic import admin
 from tradecopier.logic.services import admin_services
 
@@ -188,7 +195,79 @@ def get_event(group_id: str, event_id: str) -> EventStatus:
     return _event_status(admin.get_event(admin_services(), group_id, unquote(event_id)))
 
 
-@router.get("/accounts/<account_id>/positions", tags=["accounts"], responses=error_responses(ok=Positions))
+@router.put(
+    "/accounts/<account_id>/credentials",
+    tags=["accounts"],
+    responses=error_responses(400, 413, 422, 503, ok=CredentialsInfo),
+)
+def put_credentials(account_id: str, body: Annotated[CredentialsRequest, Body()]) -> CredentialsInfo:
+    account_id = _account_path_id(account_id)
+    stored = admin.put_credentials(admin_services(), account_id, secret_values(body))
+    return _credentials_info(stored)
+
+
+@router.get(
+    "/accounts/<account_id>/credentials",
+    tags=["accounts"],
+    responses=error_responses(404, ok=CredentialsInfo),
+)
+def get_credentials(account_id: str) -> CredentialsInfo:
+    return _credentials_info(admin.get_credentials(admin_services(), _account_path_id(account_id)))
+
+
+@router.delete(
+    "/accounts/<account_id>/credentials",
+    tags=["accounts"],
+    responses={204: {"description": "deleted", "content": {}}, **error_responses(404, 409, 503)},
+)
+def delete_credentials(account_id: str) -> Response[str]:
+    admin.delete_credentials(admin_services(), _account_path_id(account_id))
+    return _no_content()
+
+
+@router.get("/accounts/<account_id>/connection", tags=["accounts"], responses=error_responses(ok=Connection))
+def connection(account_id: str) -> Connection:
+    services = admin_services()
+    account_id = _account_path_id(account_id)
+    checked = admin.check_connection(services, account_id)
+    return Connection(
+        account_id=account_id,
+        broker=checked.broker,
+        status=checked.status,  # type: ignore[arg-type]
+        checked_at=services.clock(),
+        detail=checked.detail,
+    )
+
+
+def _account_path_id(raw: str) -> str:
+    """The decoded account id of the path, held to the AccountId rule (422 otherwise)."""
+    account_id = unquote(raw)
+    try:
+        Account(account_id=account_id)
+    except ValidationError as error:
+        raise ValidationFailed(
+            "the account id in the path is not valid",
+            [
+                {"loc": ["path", "account_id"], "msg": item["msg"], "type": item["type"]}
+                for item in error.errors()
+            ],
+        ) from None
+    return account_id
+
+
+def _credentials_info(stored: StoredCredentials) -> CredentialsInfo:
+    return CredentialsInfo(
+        account_id=stored.account_id,
+        broker=BrokerName(stored.broker),
+        broker_account=stored.broker_account,
+        api_url=stored.api_url,
+        stored_at=stored.stored_at,
+    )
+
+
+@router.get(
+    "/accounts/<account_id>/positions", tags=["accounts"], responses=error_responses(502, ok=Positions)
+)
 def positions(account_id: str) -> Positions:
     return Positions(
         account_id=unquote(account_id),
@@ -196,7 +275,7 @@ def positions(account_id: str) -> Positions:
     )
 
 
-@router.get("/accounts/<account_id>/orders", tags=["accounts"], responses=error_responses(ok=Orders))
+@router.get("/accounts/<account_id>/orders", tags=["accounts"], responses=error_responses(502, ok=Orders))
 def orders(account_id: str) -> Orders:
     return Orders(
         account_id=unquote(account_id), orders=admin.account_orders(admin_services(), unquote(account_id))

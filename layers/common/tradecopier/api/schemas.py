@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, StrictBool, StringConstraints, model_validator
+from pydantic import Field, SecretStr, StrictBool, StrictInt, StringConstraints, model_validator
 
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
 from tradecopier.domain.accounts import Account, FollowerSettings, Group, MaxDelayMs
@@ -133,6 +133,83 @@ class Orders(StrictModel):
     orders: list[BrokerOrder]
 
 
+# --- broker credentials (API.md v2 "Real brokers and credentials") ----------------------------
+
+HttpUrlText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=512, pattern=r"^https?://[^\s/?#@]+(/[^\s]*)?$")
+]
+WsUrlText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=512, pattern=r"^wss?://[^\s/?#@]+(/[^\s]*)?$")
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Secret64 = Annotated[SecretStr, Field(min_length=1, max_length=64)]
+LongSecret = Annotated[SecretStr, Field(min_length=1, max_length=8192)]
+
+
+class TradovateCredentialsRequest(StrictModel):
+    """Tradovate API-key login (``auth/accesstokenrequest``: name, password, appId, appVersion,
+    cid, sec, deviceId). ``environment`` picks the demo or live hosts; ``api_url`` (REST base,
+    ending in ``/v1``) and ``ws_url`` override them."""
+
+    broker: Literal["tradovate"]
+    environment: Literal["demo", "live"] = "demo"
+    api_url: HttpUrlText | None = None
+    ws_url: WsUrlText | None = None
+    username: Secret64
+    password: Secret64
+    app_id: ShortText
+    app_version: ShortText = "1.0"
+    cid: Annotated[StrictInt, Field(ge=0)] | Secret64
+    sec: LongSecret
+    device_id: ShortText | None = None
+    broker_account: ShortText
+
+
+class ProjectXCredentialsRequest(StrictModel):
+    """ProjectX Gateway API-key login (``Auth/loginKey``: userName, apiKey); ``api_url`` is the
+    firm's gateway, ``rtc_url`` defaults to the same host with ``api`` replaced by ``rtc`` and path
+    ``/hubs/user``."""
+
+    broker: Literal["projectx"]
+    api_url: HttpUrlText
+    rtc_url: HttpUrlText | WsUrlText | None = None
+    username: Secret64
+    api_key: LongSecret
+    broker_account: ShortText
+
+
+CredentialsRequest = Annotated[
+    TradovateCredentialsRequest | ProjectXCredentialsRequest, Field(discriminator="broker")
+]
+
+
+def secret_values(request: TradovateCredentialsRequest | ProjectXCredentialsRequest) -> dict[str, Any]:
+    """The request's fields with secrets revealed: only for writing them to Secrets Manager."""
+    values: dict[str, Any] = {}
+    for name in type(request).model_fields:
+        value = getattr(request, name)
+        values[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return values
+
+
+class CredentialsInfo(StrictModel):
+    """What may be shown of stored credentials: never a secret field."""
+
+    account_id: str
+    broker: BrokerName
+    broker_account: str
+    api_url: str | None = Field(description="the REST base the adapter uses")
+    stored_at: str
+
+
+class Connection(StrictModel):
+    account_id: str
+    broker: BrokerName
+    status: Literal["connected", "auth_failed", "account_not_found", "unreachable", "simulated"]
+    checked_at: datetime
+    detail: str | None = None
+
+
 class Health(StrictModel):
     status: Literal["ok"] = "ok"
 
@@ -154,9 +231,11 @@ _ERROR_CODES = {
     400: "malformed_json: the body is not UTF-8 JSON",
     401: "unauthorized: the webhook token is missing or wrong",
     404: "not_found",
-    409: "account_in_use: the account already belongs to a group",
+    409: "account_in_use: the account already belongs to a group (or, for credentials, is used by one)",
     413: "payload_too_large: bodies over 16 KiB",
-    422: "validation_error: the request does not match the contract (unknown fields included)",
+    502: "broker_unreachable: the account's broker could not be reached",
+    422: "validation_error: the request does not match the contract (unknown fields included); "
+    "credentials_missing: a real-broker account without stored credentials",
     503: "publish_failed / provisioning_failed: nothing was done; the same request may be retried",
 }
 

@@ -43,6 +43,20 @@ class BrokerUnreachable(BrokerError):
     """The broker could not be reached or timed out: the outcome is unknown. Retry safely."""
 
 
+class BrokerAccessDenied(BrokerError):
+    """The broker refused the login (``auth_failed``: wrong credentials, a captcha penalty) or does
+    not know the account (``account_not_found``). Neither a business "no" about one order nor
+    transient: retrying would only add failed logins (Tradovate locks an IP out for about an hour
+    after a few), so the executor locks the follower at once with ``"<code>: <reason>"``."""
+
+    def __init__(self, reason: str, *, code: str = "auth_failed") -> None:
+        super().__init__(reason)
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+
 class BrokerOrder(StrictModel):
     """An order as the broker reports it (API.md ``GET /accounts/{id}/orders``)."""
 
@@ -181,6 +195,13 @@ BROKER_CAPABILITIES: Mapping[BrokerName, BrokerCapabilities] = MappingProxyType(
             modify_in_place=True,
             lookup_by_client_order_id=True,
             simulated_market=True,
+        ),
+        # placeOSO legs OCO once the entry fills; modifyorder adds a version to the same order;
+        # lookup by reconciliation (orderVersion.text carries the client order id).
+        BrokerName.TRADOVATE: BrokerCapabilities(
+            native_brackets=True,
+            modify_in_place=True,
+            lookup_by_client_order_id=True,
         ),
     }
 )

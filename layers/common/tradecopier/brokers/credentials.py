@@ -27,11 +27,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol, Self, cast
+from typing import Annotated, Any, Protocol, Self, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr, ValidationError, model_validator
 
 from tradecopier import aws
 from tradecopier.brokers.base import BrokerRejected, BrokerUnreachable
@@ -43,26 +44,58 @@ _NOT_FOUND = frozenset({"ResourceNotFoundException"})
 _UNUSABLE = frozenset({"DecryptionFailure", "InvalidRequestException", "InvalidParameterException"})
 
 
+def _text(value: Any) -> Any:
+    """Tradovate's ``cid`` is a number in the official examples and a string in the spec."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+SecretText = Annotated[SecretStr, BeforeValidator(_text)]
+
+_SECRET_FIELDS = ("username", "password", "api_key", "api_secret", "client_id", "cid", "sec")
+
+
 class BrokerCredentials(BaseModel):
-    """What a broker adapter logs in with. Unknown keys are refused (a typo is an error)."""
+    """What a broker adapter logs in with. Unknown keys are refused (a typo is an error).
+
+    ``PUT /accounts/{id}/credentials`` stores the request's fields (API.md) plus ``stored_at``;
+    the older generic names (``api_secret``, ``client_id``) are still read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    broker: str | None = None  # tradovate | projectx
+    broker_account: str | None = None  # the broker's account name (or numeric id)
+    environment: str | None = None  # Tradovate demo | live
+    api_url: str | None = None  # REST base (Tradovate .../v1; ProjectX gateway)
+    ws_url: str | None = None  # Tradovate user websocket
+    rtc_url: str | None = None  # ProjectX user hub
+    device_id: str | None = None  # Tradovate deviceId (not a secret)
+    stored_at: str | None = None
     username: SecretStr | None = None  # Tradovate name, ProjectX userName
     password: SecretStr | None = None  # Tradovate password
     api_key: SecretStr | None = None  # ProjectX apiKey, Alpaca APCA-API-KEY-ID
-    api_secret: SecretStr | None = None  # Tradovate sec, Alpaca APCA-API-SECRET-KEY
-    client_id: SecretStr | None = None  # Tradovate cid
+    api_secret: SecretStr | None = None  # Alpaca APCA-API-SECRET-KEY (older name of Tradovate sec)
+    client_id: SecretText | None = None  # older name of Tradovate cid
+    cid: SecretText | None = None  # Tradovate API key id
+    sec: SecretStr | None = None  # Tradovate API secret
     app_id: str | None = None  # Tradovate appId (not a secret)
     app_version: str | None = None  # Tradovate appVersion (not a secret)
 
     @model_validator(mode="after")
     def _has_a_secret(self) -> Self:
-        if not any(
-            getattr(self, name) for name in ("username", "password", "api_key", "api_secret", "client_id")
-        ):
+        if not any(getattr(self, name) for name in _SECRET_FIELDS):
             raise ValueError("the secret holds no credential")
         return self
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredentials:
+    """What may be shown of stored credentials (API.md): never a secret field."""
+
+    account_id: str
+    broker: str
+    broker_account: str
+    api_url: str | None
+    stored_at: str
 
 
 class CredentialsMissing(BrokerRejected):
@@ -81,6 +114,12 @@ class SecretsClient(Protocol):
     def get_secret_value(self, *, SecretId: str) -> Mapping[str, Any]: ...
 
 
+class SecretsWriter(SecretsClient, Protocol):
+    def create_secret(self, *, Name: str, SecretString: str) -> Mapping[str, Any]: ...
+    def put_secret_value(self, *, SecretId: str, SecretString: str) -> Mapping[str, Any]: ...
+    def delete_secret(self, *, SecretId: str, ForceDeleteWithoutRecovery: bool) -> Mapping[str, Any]: ...
+
+
 def secret_name(prefix: str, account_id: str) -> str:
     return f"{prefix}/brokers/{account_id.replace(':', '+')}"
 
@@ -91,7 +130,7 @@ _fetching = threading.local()
 
 
 class _DropWhileFetching(logging.Filter):
-    """botocore logs every response body at DEBUG; the one that carries a secret must not be."""
+    """botocore logs every request and response body at DEBUG; those that carry a secret must not be."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not getattr(_fetching, "active", False)
@@ -143,11 +182,12 @@ class CredentialsStore:
     def secret_name(self, account_id: str) -> str:
         return secret_name(self.prefix, account_id)
 
-    def get(self, account_id: str) -> BrokerCredentials:
+    def get(self, account_id: str, *, fresh: bool = False) -> BrokerCredentials:
+        """The account's credentials (cached for the TTL; ``fresh`` reads the secret now)."""
         now = self._clock()
         with self._lock:
             entry = self._entries.get(account_id)
-        if entry is not None and now < entry.expires_at:
+        if entry is not None and now < entry.expires_at and not fresh:
             return entry.credentials
         try:
             credentials = self._fetch(account_id)
@@ -171,6 +211,68 @@ class CredentialsStore:
                 self._entries.clear()
             else:
                 self._entries.pop(account_id, None)
+
+    def find(self, account_id: str) -> BrokerCredentials | None:
+        """The stored credentials read now, or None when the account has none."""
+        try:
+            return self.get(account_id, fresh=True)
+        except CredentialsMissing:
+            return None
+
+    def put(self, account_id: str, values: Mapping[str, Any]) -> StoredCredentials:
+        """Stores ``values`` (the request's fields; secrets as plain text) with ``stored_at`` now,
+        replacing what was there. Validated first: nothing is written if they are unusable."""
+        stored_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        document = {key: value for key, value in values.items() if value is not None}
+        document["stored_at"] = stored_at
+        name = self.secret_name(account_id)
+        credentials = _parse(name, json.dumps(document))
+        text = json.dumps(document)
+        client = self._writer()
+        try:
+            try:
+                with _unlogged():  # botocore's DEBUG log of the request body carries the secret
+                    client.create_secret(Name=name, SecretString=text)
+            except ClientError as error:
+                if aws.error_code(error) != "ResourceExistsException":
+                    raise
+                with _unlogged():
+                    client.put_secret_value(SecretId=name, SecretString=text)
+        except ClientError as error:
+            raise CredentialsUnavailable(
+                f"secrets manager: {aws.error_code(error) or 'error'} writing {name}"
+            ) from None
+        except BotoCoreError as error:
+            raise CredentialsUnavailable(
+                f"secrets manager unreachable writing {name}: {type(error).__name__}"
+            ) from None
+        self.forget(account_id)
+        return describe(account_id, credentials)
+
+    def delete(self, account_id: str) -> bool:
+        """Deletes the account's secret at once (no recovery window, so a new PUT works now).
+        False when there was none."""
+        name = self.secret_name(account_id)
+        # A forced delete of a secret that does not exist succeeds silently (AWS and moto alike).
+        if self.find(account_id) is None:
+            return False
+        self.forget(account_id)
+        try:
+            self._writer().delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        except ClientError as error:
+            if aws.error_code(error) in _NOT_FOUND:
+                return False
+            raise CredentialsUnavailable(
+                f"secrets manager: {aws.error_code(error) or 'error'} deleting {name}"
+            ) from None
+        except BotoCoreError as error:
+            raise CredentialsUnavailable(
+                f"secrets manager unreachable deleting {name}: {type(error).__name__}"
+            ) from None
+        return True
+
+    def _writer(self) -> SecretsWriter:
+        return cast(SecretsWriter, self._client or aws.client("secretsmanager"))
 
     def _fetch(self, account_id: str) -> BrokerCredentials:
         name = self.secret_name(account_id)
@@ -213,6 +315,17 @@ def _parse(name: str, text: Any) -> BrokerCredentials:
         raise CredentialsInvalid(f"secret {name} does not hold broker credentials ({problems})") from None
 
 
+def describe(account_id: str, credentials: BrokerCredentials) -> StoredCredentials:
+    """The metadata of stored credentials; ``api_url`` as given (None: the broker's default)."""
+    return StoredCredentials(
+        account_id=account_id,
+        broker=credentials.broker or "",
+        broker_account=credentials.broker_account or "",
+        api_url=credentials.api_url,
+        stored_at=credentials.stored_at or "",
+    )
+
+
 @lru_cache(maxsize=8)
 def credentials_store(prefix: str) -> CredentialsStore:
     """The store of this execution environment for one resource prefix (one per stack)."""
@@ -237,8 +350,10 @@ __all__ = [
     "CredentialsMissing",
     "CredentialsStore",
     "CredentialsUnavailable",
+    "StoredCredentials",
     "broker_credentials",
     "clear_cache",
     "credentials_store",
+    "describe",
     "secret_name",
 ]

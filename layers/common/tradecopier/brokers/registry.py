@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any
 
 from tradecopier.brokers.base import BrokerAccount, BrokerRejected
 from tradecopier.brokers.paper import PaperBroker
@@ -48,9 +49,43 @@ def _cached_paper_broker(account_id: str, simulate: Simulate | None, table_name:
     return PaperBroker(account_id, PaperStore(table_name), simulate=simulate)
 
 
-BROKER_FACTORIES: Mapping[BrokerName, BrokerFactory] = MappingProxyType({BrokerName.PAPER: _paper_broker})
+def _tradovate_broker(account_id: str, simulate: Simulate | None, settings: BrokerSettings) -> BrokerAccount:
+    """The account's Tradovate adapter, rebuilt when its stored credentials change (their
+    ``stored_at``); its token and contract cache are shared per user and REST base anyway."""
+    from tradecopier.brokers.credentials import broker_credentials
+
+    credentials = broker_credentials(account_id, settings)
+    if credentials.broker not in (None, BrokerName.TRADOVATE.value):
+        raise BrokerRejected(
+            f"the credentials stored for {account_id} are for {credentials.broker}, not tradovate"
+        )
+    return _cached_tradovate_broker(
+        account_id, settings.resource_prefix, credentials.stored_at or "", credentials
+    )
+
+
+@lru_cache(maxsize=1024)
+def _cached_tradovate_broker(account_id: str, prefix: str, stored_at: str, credentials: Any) -> BrokerAccount:
+    from tradecopier.brokers.tradovate import TradovateBroker, TradovateConfig
+
+    return TradovateBroker(account_id, TradovateConfig.from_credentials(credentials))
+
+
+BROKER_FACTORIES: Mapping[BrokerName, BrokerFactory] = MappingProxyType(
+    {BrokerName.PAPER: _paper_broker, BrokerName.TRADOVATE: _tradovate_broker}
+)
 
 
 def clear_cache() -> None:
     """Forget cached adapters (tests that switch tables or endpoints)."""
     _cached_paper_broker.cache_clear()
+    _cached_tradovate_broker.cache_clear()
+    from tradecopier.brokers.credentials import clear_cache as clear_credentials
+    from tradecopier.brokers.http import clear_pool
+    from tradecopier.brokers.tokens import clear_tokens
+    from tradecopier.brokers.tradovate.contracts import clear_contracts
+
+    clear_credentials()
+    clear_pool()
+    clear_tokens()
+    clear_contracts()

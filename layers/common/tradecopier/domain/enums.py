@@ -56,9 +56,15 @@ class Rounding(StrEnum):
 
 
 class BrokerName(StrEnum):
-    """Brokers an account can be on. Real adapters are added here as they land."""
+    """Brokers an account can be on. Real brokers need stored credentials (API.md v2)."""
 
     PAPER = "paper"
+    TRADOVATE = "tradovate"
+    PROJECTX = "projectx"
+
+    @property
+    def is_real(self) -> bool:
+        return self is not BrokerName.PAPER
 
 
 class Simulate(StrEnum):

@@ -46,6 +46,20 @@ class ValidationFailed(CopierError):
     status = 422
 
 
+class CredentialsMissing(CopierError):
+    """A leader or follower on a real broker, and no credentials stored for its account."""
+
+    code = "credentials_missing"
+    status = 422
+
+
+class BrokerUnavailable(CopierError):
+    """The account's broker could not be reached to answer (positions, orders)."""
+
+    code = "broker_unreachable"
+    status = 502
+
+
 class PublishFailed(CopierError):
     """The event could not be queued for the followers: nothing was accepted, the sender may retry."""
 

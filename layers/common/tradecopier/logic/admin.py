@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from tradecopier.brokers.base import BrokerOrder, BrokerPosition
+from tradecopier.brokers.base import (
+    BrokerAccessDenied,
+    BrokerError,
+    BrokerOrder,
+    BrokerPosition,
+    BrokerRejected,
+    BrokerUnreachable,
+)
+from tradecopier.brokers.credentials import CredentialsMissing as CredentialsMissingAtBroker
+from tradecopier.brokers.credentials import CredentialsStore, StoredCredentials, credentials_store, describe
 from tradecopier.brokers.registry import open_broker
 from tradecopier.dal.copier import GroupItem, ItemExists, ItemMissing, StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.domain.enums import BrokerName
-from tradecopier.domain.errors import AccountInUse, NotFound, ProvisioningFailed
+from tradecopier.domain.errors import (
+    AccountInUse,
+    BrokerUnavailable,
+    CredentialsMissing,
+    NotFound,
+    ProvisioningFailed,
+)
 from tradecopier.fanout.errors import ProvisioningError
 from tradecopier.fanout.names import follower_queue_name
 from tradecopier.logic.services import AdminServices
@@ -31,6 +47,7 @@ def _account_in_use(account_id: str) -> AccountInUse:
 
 def create_group(services: AdminServices, name: str, leader: Account) -> tuple[Group, str]:
     """Creates a group; returns it with its webhook token (shown once, stored only as a hash)."""
+    require_credentials(services, leader)
     group = Group(group_id=new_group_id(), name=name, leader=leader, created_at=services.clock())
     token = new_token()
     try:
@@ -88,6 +105,7 @@ def add_follower(
     can never both win. Provisioning is resumable: if it fails, the same request again (same
     group and account) completes it instead of answering 409.
     """
+    require_credentials(services, account)
     follower = Follower(account_id=account.account_id, broker=account.broker, **settings.model_dump())
     store = services.store
     try:
@@ -199,6 +217,8 @@ def list_events(services: AdminServices, group_id: str, limit: int) -> list[Stor
 
 
 def _account_broker(services: AdminServices, account_id: str) -> Any:
+    """The account's adapter: its broker as its group says (leader or follower), else as its
+    stored credentials say, else paper."""
     claim = services.store.get_claim(account_id)
     broker, simulate = BrokerName.PAPER, None
     if claim is not None:
@@ -211,12 +231,119 @@ def _account_broker(services: AdminServices, account_id: str) -> Any:
             )
             if follower is not None:
                 broker, simulate = follower.broker, follower.simulate
-    return open_broker(account_id, broker, simulate, services.settings)
+    else:
+        try:
+            stored = _credentials(services).find(account_id)
+        except BrokerError:  # Secrets Manager down: an unclaimed account reads as paper
+            stored = None
+        if stored is not None and stored.broker in set(BrokerName):
+            broker = BrokerName(stored.broker)
+    return broker, open_broker(account_id, broker, simulate, services.settings)
+
+
+def _from_broker(services: AdminServices, account_id: str, read: Callable[[Any], Any]) -> Any:
+    """``read(adapter)``; a real broker that cannot answer (down, or refusing us) is a 502."""
+    broker_name = BrokerName.PAPER
+    try:
+        broker_name, broker = _account_broker(services, account_id)
+        return read(broker)
+    except BrokerUnreachable as error:
+        raise BrokerUnavailable(f"the broker of {account_id} could not be reached: {error}") from None
+    except (BrokerRejected, BrokerAccessDenied) as error:
+        if not broker_name.is_real:
+            raise
+        raise BrokerUnavailable(
+            f"the {broker_name} broker of {account_id} refused to answer: {error}"
+        ) from None
 
 
 def account_positions(services: AdminServices, account_id: str) -> list[BrokerPosition]:
-    return [position for position in _account_broker(services, account_id).positions() if position.qty != 0]
+    positions: list[BrokerPosition] = _from_broker(services, account_id, lambda broker: broker.positions())
+    return [position for position in positions if position.qty != 0]
 
 
 def account_orders(services: AdminServices, account_id: str) -> list[BrokerOrder]:
-    return list(_account_broker(services, account_id).orders())
+    return list(_from_broker(services, account_id, lambda broker: broker.orders()))
+
+
+# --- broker credentials (API.md v2) ------------------------------------------------------------
+
+
+def _credentials(services: AdminServices) -> CredentialsStore:
+    return credentials_store(services.settings.resource_prefix)
+
+
+def require_credentials(services: AdminServices, account: Account) -> None:
+    """A real-broker account needs credentials stored for that broker before it joins a group."""
+    if not account.broker.is_real:
+        return
+    stored = _credentials(services).find(account.account_id)
+    if stored is None:
+        raise CredentialsMissing(
+            f"account {account.account_id} is on {account.broker}: store its credentials first "
+            f"(PUT /accounts/{account.account_id}/credentials)"
+        )
+    if stored.broker != account.broker.value:
+        raise CredentialsMissing(
+            f"the credentials stored for {account.account_id} are for {stored.broker}, not {account.broker}"
+        )
+
+
+def put_credentials(services: AdminServices, account_id: str, values: dict[str, Any]) -> StoredCredentials:
+    stored = _credentials(services).put(account_id, values)
+    if stored.broker == BrokerName.TRADOVATE.value and stored.api_url is None:
+        from tradecopier.brokers.tradovate.config import rest_url
+
+        return replace(stored, api_url=rest_url(values.get("environment"), None))
+    return stored
+
+
+def get_credentials(services: AdminServices, account_id: str) -> StoredCredentials:
+    credentials = _credentials(services).find(account_id)
+    if credentials is None:
+        raise NotFound(f"no credentials stored for account {account_id}")
+    stored = describe(account_id, credentials)
+    if stored.broker == BrokerName.TRADOVATE.value and stored.api_url is None:
+        from tradecopier.brokers.tradovate.config import rest_url
+
+        return replace(stored, api_url=rest_url(credentials.environment, None))
+    return stored
+
+
+def delete_credentials(services: AdminServices, account_id: str) -> None:
+    claim = services.store.get_claim(account_id)
+    if claim is not None:
+        raise AccountInUse(
+            f"account {account_id} is used by group {claim.group_id}: remove it from the group first"
+        )
+    if not _credentials(services).delete(account_id):
+        raise NotFound(f"no credentials stored for account {account_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    broker: BrokerName
+    status: str
+    detail: str | None
+
+
+def check_connection(services: AdminServices, account_id: str) -> ConnectionStatus:
+    """A live check now: log in (cached token or anew) and find the broker account."""
+    try:
+        broker_name, broker = _account_broker(services, account_id)
+    except CredentialsMissingAtBroker as missing:
+        return ConnectionStatus(BrokerName.PAPER, "auth_failed", missing.reason)
+    except BrokerRejected as rejected:
+        return ConnectionStatus(BrokerName.PAPER, "auth_failed", rejected.reason)
+    if not broker_name.is_real:
+        return ConnectionStatus(broker_name, "simulated", "paper broker: simulated locally")
+    check = getattr(broker, "check", None)
+    try:
+        detail = check() if check is not None else None
+    except BrokerAccessDenied as denied:
+        return ConnectionStatus(broker_name, denied.code, denied.reason)
+    except BrokerUnreachable as unreachable:
+        return ConnectionStatus(broker_name, "unreachable", unreachable.reason)
+    except BrokerRejected as rejected:
+        return ConnectionStatus(broker_name, "auth_failed", rejected.reason)
+    return ConnectionStatus(broker_name, "connected", detail)

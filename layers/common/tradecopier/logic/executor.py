@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tradecopier.brokers.base import BrokerAccount, BrokerOrder, BrokerRejected, BrokerUnreachable
+from tradecopier.brokers.base import (
+    BrokerAccessDenied,
+    BrokerAccount,
+    BrokerOrder,
+    BrokerRejected,
+    BrokerUnreachable,
+)
 from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal, CopyInputs
 from tradecopier.domain.accounts import Follower
@@ -114,6 +120,8 @@ def copy_event(
         outcome = _decide_and_act(delivery, inputs, open_broker, clock)
         if outcome.new_links:
             store.put_links(list(outcome.new_links), clock())
+    except BrokerAccessDenied as denied:
+        return lock_out(denied, delivery, store, clock)
     except Exception as error:
         return _handle_failure(error, delivery, store, clock)
     return _record(delivery, outcome, store, clock)
@@ -344,6 +352,19 @@ def give_up(
     return _record(
         delivery, Outcome(CopyStatus.FAILED, reason=f"{reason} ({attempts}); follower locked"), store, clock
     )
+
+
+def lock_out(
+    denied: BrokerAccessDenied, delivery: Delivery, store: CopierStore, clock: Clock = utc_now
+) -> CopyRecord | None:
+    """The broker refused the login or does not know the account: no retry (each failed login
+    counts toward the broker's lock-out of this IP); the follower is locked at once with
+    ``"<code>: <the broker's words>"`` and the copy recorded failed."""
+    reason = str(denied)
+    store.lock_follower(delivery.group_id, delivery.account_id, reason, keep_existing=True)
+    count(MetricName.FOLLOWERS_LOCKED)
+    logger.error("broker refused access; follower locked", extra={"reason": reason})
+    return _record(delivery, Outcome(CopyStatus.FAILED, reason=f"{reason}; follower locked"), store, clock)
 
 
 def _record_quietly(store: CopierStore, delivery: Delivery, record: CopyRecord) -> None:
