@@ -26,6 +26,10 @@ API_MD_ROUTES = {
     ("post", "/groups/{group_id}/token/rotate"),
     ("get", "/accounts/{account_id}/positions"),
     ("get", "/accounts/{account_id}/orders"),
+    ("put", "/accounts/{account_id}/credentials"),
+    ("get", "/accounts/{account_id}/credentials"),
+    ("delete", "/accounts/{account_id}/credentials"),
+    ("get", "/accounts/{account_id}/connection"),
 }
 
 
