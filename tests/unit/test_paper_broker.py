@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from moto import mock_aws
@@ -658,8 +658,8 @@ def test_open_broker_gives_a_cached_paper_broker_per_account_and_simulate() -> N
 
 
 def test_open_broker_refuses_a_broker_without_adapter() -> None:
-    with pytest.raises(UnsupportedBroker, match="no adapter for broker 'tradovate'") as refused:
-        open_broker(ACCOUNT, cast(BrokerName, "tradovate"), None, SETTINGS)
+    with pytest.raises(UnsupportedBroker, match="no adapter for broker 'projectx'") as refused:
+        open_broker(ACCOUNT, BrokerName.PROJECTX, None, SETTINGS)
     assert isinstance(refused.value, BrokerRejected)
 
 
