@@ -4,6 +4,7 @@ ProjectX joins the ``venue`` fixture when its adapter lands."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -113,7 +114,8 @@ def venue(request: pytest.FixtureRequest) -> Iterator[Venue]:
         request.getfixturevalue("copier_env")
         aws.clear_clients("dynamodb")
         clear_cache()
-        yield _paper(ExecutorSettings.from_env())
+        # The paper venue needs only its table; the prefix is what the executor's template would set.
+        yield _paper(ExecutorSettings.from_env({**os.environ, "RESOURCE_PREFIX": "conformance"}))
         aws.clear_clients("dynamodb")
     else:
         yield _tradovate(request.getfixturevalue("tradovate_fake"))
