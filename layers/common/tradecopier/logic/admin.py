@@ -255,6 +255,15 @@ def _from_broker(services: AdminServices, account_id: str, read: Callable[[Any],
         raise BrokerUnavailable(
             f"the {broker_name} broker of {account_id} refused to answer: {error}"
         ) from None
+    except Exception as error:
+        # A real broker's answer we could not read (or its URL we could not use) is the broker's
+        # failure to answer, never our 500; it is logged with the account.
+        if not broker_name.is_real:
+            raise
+        logger.exception("reading the broker failed", extra={"account_id": account_id})
+        raise BrokerUnavailable(
+            f"the {broker_name} broker of {account_id} gave no usable answer ({type(error).__name__})"
+        ) from None
 
 
 def account_positions(services: AdminServices, account_id: str) -> list[BrokerPosition]:
