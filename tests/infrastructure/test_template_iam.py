@@ -43,6 +43,7 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/groups/{group_id}/token/rotate"): IAM,
     ("GET", "/accounts/{account_id}/positions"): IAM,
     ("GET", "/accounts/{account_id}/orders"): IAM,
+    ("GET", "/risk/presets"): IAM,
 }
 
 # Actions that may be granted on Resource "*" because AWS offers no resource-level permission for

@@ -26,6 +26,7 @@ API_MD_ROUTES = {
     ("post", "/groups/{group_id}/token/rotate"),
     ("get", "/accounts/{account_id}/positions"),
     ("get", "/accounts/{account_id}/orders"),
+    ("get", "/risk/presets"),
 }
 
 
