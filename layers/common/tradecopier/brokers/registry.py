@@ -10,6 +10,7 @@ will be cached per account too, so their tokens and connections outlive one invo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -19,8 +20,9 @@ from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.domain.enums import BrokerName, Simulate
 from tradecopier.settings import Settings
 
-BrokerFactory = Callable[[str, Simulate | None, Settings], BrokerAccount]
-"""``(account_id, simulate, settings) -> adapter``; ``simulate`` only applies to paper accounts."""
+BrokerFactory = Callable[[str, Simulate | None, Settings, Decimal | None], BrokerAccount]
+"""``(account_id, simulate, settings, starting_balance) -> adapter``; ``simulate`` and
+``starting_balance`` (the follower's ``risk.starting_balance``) only apply to paper accounts."""
 
 
 class UnsupportedBroker(BrokerRejected):
@@ -30,22 +32,34 @@ class UnsupportedBroker(BrokerRejected):
 
 
 def open_broker(
-    account_id: str, broker: BrokerName, simulate: Simulate | None, settings: Settings
+    account_id: str,
+    broker: BrokerName,
+    simulate: Simulate | None,
+    settings: Settings,
+    starting_balance: Decimal | None = None,
 ) -> BrokerAccount:
     """The adapter for ``account_id`` at ``broker``; ``simulate`` only applies to paper accounts."""
     factory = BROKER_FACTORIES.get(broker)
     if factory is None:
         raise UnsupportedBroker(f"no adapter for broker {str(broker)!r} (account {account_id})")
-    return factory(account_id, simulate, settings)
+    return factory(account_id, simulate, settings, starting_balance)
 
 
-def _paper_broker(account_id: str, simulate: Simulate | None, settings: Settings) -> PaperBroker:
-    return _cached_paper_broker(account_id, simulate, settings.paper_table_name)
+def _paper_broker(
+    account_id: str, simulate: Simulate | None, settings: Settings, starting_balance: Decimal | None
+) -> PaperBroker:
+    return _cached_paper_broker(account_id, simulate, settings.paper_table_name, starting_balance)
 
 
 @lru_cache(maxsize=4096)
-def _cached_paper_broker(account_id: str, simulate: Simulate | None, table_name: str) -> PaperBroker:
-    return PaperBroker(account_id, PaperStore(table_name), simulate=simulate)
+def _cached_paper_broker(
+    account_id: str, simulate: Simulate | None, table_name: str, starting_balance: Decimal | None
+) -> PaperBroker:
+    if starting_balance is None:
+        return PaperBroker(account_id, PaperStore(table_name), simulate=simulate)
+    return PaperBroker(
+        account_id, PaperStore(table_name), simulate=simulate, starting_balance=starting_balance
+    )
 
 
 BROKER_FACTORIES: Mapping[BrokerName, BrokerFactory] = MappingProxyType({BrokerName.PAPER: _paper_broker})
