@@ -27,6 +27,7 @@ API_MD_ROUTES = {
     ("get", "/accounts/{account_id}/positions"),
     ("get", "/accounts/{account_id}/orders"),
     ("get", "/risk/presets"),
+    ("post", "/groups/{group_id}/followers/{account_id}/risk/reset"),
 }
 
 
