@@ -47,6 +47,7 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/accounts/{account_id}/credentials"): IAM,
     ("DELETE", "/accounts/{account_id}/credentials"): IAM,
     ("GET", "/accounts/{account_id}/connection"): IAM,
+    ("GET", "/risk/presets"): IAM,
 }
 
 # Actions that may be granted on Resource "*" because AWS offers no resource-level permission for

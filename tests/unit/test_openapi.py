@@ -30,6 +30,7 @@ API_MD_ROUTES = {
     ("get", "/accounts/{account_id}/credentials"),
     ("delete", "/accounts/{account_id}/credentials"),
     ("get", "/accounts/{account_id}/connection"),
+    ("get", "/risk/presets"),
 }
 
 

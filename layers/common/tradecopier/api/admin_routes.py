@@ -28,6 +28,7 @@ from tradecopier.api.schemas import (
     LockRequest,
     Orders,
     Positions,
+    PresetList,
     TokenRotated,
     UpdateFollowerRequest,
     error_responses,
@@ -180,6 +181,11 @@ def lock_follower(
 )
 def unlock_follower(group_id: str, account_id: str) -> Follower:
     return admin.unlock_follower(admin_services(), group_id, unquote(account_id))
+
+
+@router.get("/risk/presets", tags=["risk"], responses=error_responses(ok=PresetList))
+def risk_presets() -> PresetList:
+    return PresetList(presets=admin.risk_presets())
 
 
 @router.get("/groups/<group_id>/events", tags=["copy log"], responses=error_responses(404, 422, ok=EventList))

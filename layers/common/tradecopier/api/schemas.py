@@ -19,6 +19,8 @@ from tradecopier.domain.events import (
     OrderPlaced,
     PositionFlattened,
 )
+from tradecopier.domain.risk.presets import Preset
+from tradecopier.domain.risk.settings import Balance, ResolvedRisk
 from tradecopier.domain.symbols import SymbolMap
 from tradecopier.domain.types import AccountId, MaxQuantity, Multiplier, Reason, StrictModel
 
@@ -43,6 +45,7 @@ class GroupList(StrictModel):
 class AddFollowerRequest(FollowerSettings):
     account_id: AccountId
     broker: BrokerName = BrokerName.PAPER
+    risk: ResolvedRisk | None = None  # the preset applied where the request leaves a field out
 
 
 class UpdateFollowerRequest(StrictModel):
@@ -57,6 +60,7 @@ class UpdateFollowerRequest(StrictModel):
     inverse: StrictBool | None = None
     copy_mode: CopyMode | None = None
     max_delay_ms: MaxDelayMs | None = None
+    risk: ResolvedRisk | None = None  # null removes every rule
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> Self:
@@ -67,6 +71,14 @@ class UpdateFollowerRequest(StrictModel):
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class PresetList(StrictModel):
+    presets: list[Preset]
+
+
+class RiskResetRequest(StrictModel):
+    starting_balance: Balance | None = None
 
 
 class LockRequest(StrictModel):

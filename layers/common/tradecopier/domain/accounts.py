@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import Field, StrictBool, StrictInt
 
 from tradecopier.domain.enums import AccountRole, BrokerName, CopyMode, FollowerState, Rounding, Simulate
+from tradecopier.domain.risk.settings import RiskSettings
+from tradecopier.domain.risk.state import RiskState, RiskStatus
 from tradecopier.domain.symbols import SymbolMap
 from tradecopier.domain.types import AccountId, GroupId, MaxQuantity, Multiplier, StrictModel
 
@@ -31,6 +33,8 @@ class FollowerSettings(StrictModel):
     inverse: StrictBool = False
     copy_mode: CopyMode = CopyMode.ORDERS
     max_delay_ms: MaxDelayMs | None = DEFAULT_MAX_DELAY_MS
+    # As stored: the preset already applied (the request models resolve it, see api/schemas).
+    risk: RiskSettings | None = None
 
 
 class Follower(FollowerSettings):
@@ -39,6 +43,12 @@ class Follower(FollowerSettings):
     state: FollowerState = FollowerState.ACTIVE
     lock_reason: str | None = None
     locked_at: datetime | None = None
+    locked_until: datetime | None = Field(
+        default=None, description="when a risk lock lifts by itself (the next session start); null: never"
+    )
+    risk_status: RiskStatus | None = Field(default=None, description="null when the follower has no rules")
+    # The risk engine's memory, stored on the follower item; not part of the API view.
+    risk_state: RiskState | None = Field(default=None, exclude=True)
 
     @property
     def is_locked(self) -> bool:

@@ -19,6 +19,7 @@ from tradecopier.brokers.credentials import CredentialsMissing as CredentialsMis
 from tradecopier.brokers.credentials import CredentialsStore, StoredCredentials, credentials_store, describe
 from tradecopier.brokers.registry import open_broker
 from tradecopier.dal.copier import GroupItem, ItemExists, ItemMissing, StoredEvent
+from tradecopier.dal.copier.followers import risk_state_values, risk_values
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.domain.enums import BrokerName
 from tradecopier.domain.errors import (
@@ -28,6 +29,9 @@ from tradecopier.domain.errors import (
     NotFound,
     ProvisioningFailed,
 )
+from tradecopier.domain.risk.engine import open_state
+from tradecopier.domain.risk.presets import Preset, list_presets
+from tradecopier.domain.risk.settings import RiskSettings
 from tradecopier.fanout.errors import ProvisioningError
 from tradecopier.fanout.names import follower_queue_name
 from tradecopier.logic.services import AdminServices
@@ -106,7 +110,13 @@ def add_follower(
     group and account) completes it instead of answering 409.
     """
     require_credentials(services, account)
-    follower = Follower(account_id=account.account_id, broker=account.broker, **settings.model_dump())
+    follower = Follower(
+        account_id=account.account_id,
+        broker=account.broker,
+        **settings.model_dump(exclude={"risk"}),
+        risk=settings.risk,
+        risk_state=open_state(settings.risk, services.clock()) if settings.risk else None,
+    )
     store = services.store
     try:
         store.create_follower(group_id, follower)
@@ -125,6 +135,7 @@ def add_follower(
         if unfinished is None:
             raise _account_in_use(account.account_id) from error
         store.update_follower_settings(group_id, account.account_id, _settings_values(settings))
+        _set_risk(services, group_id, account.account_id, settings.risk)
     group = load_group(services, group_id)
     topic = _provision(
         "choose the group topic",
@@ -146,7 +157,7 @@ def add_follower(
 
 
 def _settings_values(settings: FollowerSettings) -> dict[str, Any]:
-    values = settings.model_dump(mode="python")
+    values = settings.model_dump(mode="python", exclude={"risk"})
     return {key: (value.value if hasattr(value, "value") else value) for key, value in values.items()}
 
 
@@ -162,13 +173,27 @@ def update_follower(
     services: AdminServices, group_id: str, account_id: str, changes: dict[str, Any]
 ) -> Follower:
     """Applies the fields the request named (``None`` clears ``max_qty`` / ``simulate``)."""
-    if not changes:
-        return get_follower(services, group_id, account_id)
-    values = {key: (value.value if hasattr(value, "value") else value) for key, value in changes.items()}
+    changes = dict(changes)
     try:
+        if "risk" in changes:
+            _set_risk(services, group_id, account_id, changes.pop("risk"))
+        if not changes:
+            return get_follower(services, group_id, account_id)
+        values = {key: (value.value if hasattr(value, "value") else value) for key, value in changes.items()}
         return services.store.update_follower_settings(group_id, account_id, values)
     except ItemMissing as error:
         raise NotFound(f"account {account_id} is not a follower of group {group_id}") from error
+
+
+def _set_risk(services: AdminServices, group_id: str, account_id: str, risk: RiskSettings | None) -> None:
+    """New rules keep the follower's risk state (its session, trades and high-water mark), or start
+    one now; ``None`` removes the rules and the state. Raises ItemMissing."""
+    first_state = risk_state_values(open_state(risk, services.clock())) if risk else ""
+    services.store.set_follower_risk(group_id, account_id, risk_values(risk), first_state)
+
+
+def risk_presets() -> list[Preset]:
+    return list(list_presets())
 
 
 def remove_follower(services: AdminServices, group_id: str, account_id: str) -> None:

@@ -16,6 +16,9 @@ from tradecopier.dal.copier.table import TableAccess, is_condition_failure
 from tradecopier.dal.dynamodb import from_item, to_attr, to_item
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.enums import AccountRole, FollowerState
+from tradecopier.domain.risk.engine import risk_status
+from tradecopier.domain.risk.settings import RiskSettings
+from tradecopier.domain.risk.state import RiskState
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,12 @@ FOLLOWER_FIELDS = (
     "state",
     "lock_reason",
     "locked_at",
+    "locked_until",
+    "risk",
+    "risk_state",
 )
+# ``risk`` (the settings, preset applied) and ``risk_state`` (the engine's memory) are JSON strings:
+# each is read and written whole, and a string keeps Decimal amounts and HH:MM times exact.
 
 
 def follower_from(values: dict[str, Any]) -> Follower:
@@ -52,7 +60,27 @@ def follower_from(values: dict[str, Any]) -> Follower:
         number = fields.get(name)
         if number is not None:
             fields[name] = int(number)  # DynamoDB numbers come back as Decimal
-    return Follower.model_validate(fields)
+    risk = fields.pop("risk", None)
+    state = fields.pop("risk_state", None)
+    settings = RiskSettings.model_validate_json(risk) if risk else None
+    risk_state = RiskState.model_validate_json(state) if state and settings else None
+    return Follower.model_validate(
+        {
+            **fields,
+            "risk": settings,
+            "risk_state": risk_state,
+            "risk_status": risk_status(settings, risk_state) if settings and risk_state else None,
+        }
+    )
+
+
+def risk_values(settings: RiskSettings | None) -> str | None:
+    """The stored form of a follower's ``risk`` (None: no rules, the attribute is removed)."""
+    return None if settings is None else settings.model_dump_json()
+
+
+def risk_state_values(state: RiskState) -> str:
+    return state.model_dump_json()
 
 
 def follower_item_from(values: dict[str, Any]) -> FollowerItem:
@@ -64,8 +92,11 @@ def follower_item_from(values: dict[str, Any]) -> FollowerItem:
 
 
 def _follower_values(follower: Follower) -> dict[str, Any]:
-    values = follower.model_dump(mode="python")
+    values = follower.model_dump(mode="python", exclude={"risk", "risk_status", "risk_state"})
     values["locked_at"] = iso(follower.locked_at) if follower.locked_at else None
+    values["locked_until"] = iso(follower.locked_until) if follower.locked_until else None
+    values["risk"] = risk_values(follower.risk)
+    values["risk_state"] = risk_state_values(follower.risk_state) if follower.risk_state else None
     return {key: (value.value if hasattr(value, "value") else value) for key, value in values.items()}
 
 
@@ -134,6 +165,20 @@ class FollowerStore(TableAccess):
         )
         return self._update_follower(group_id, account_id, expression, names, values)
 
+    def set_follower_risk(self, group_id: str, account_id: str, risk: str | None, first_state: str) -> None:
+        """Sets the follower's rules (keeping its risk state, or starting it at ``first_state``), or
+        with ``risk`` None removes both. Raises ItemMissing when the follower is gone."""
+        if risk is None:
+            self._update_follower(group_id, account_id, "REMOVE risk, risk_state", {}, {})
+            return
+        self._update_follower(
+            group_id,
+            account_id,
+            "SET risk = :risk, risk_state = if_not_exists(risk_state, :state)",
+            {},
+            {":risk": {"S": risk}, ":state": {"S": first_state}},
+        )
+
     def _update_follower(
         self, group_id: str, account_id: str, expression: str, names: dict[str, str], values: dict[str, Any]
     ) -> Follower:
@@ -166,6 +211,8 @@ class FollowerStore(TableAccess):
                 "SET #state = :locked, lock_reason = if_not_exists(lock_reason, :reason), "
                 "locked_at = if_not_exists(locked_at, :at)"
             )
+        else:
+            expression += " REMOVE locked_until"  # the trader's lock lifts only by unlock
         return self._update_follower(
             group_id,
             account_id,
@@ -182,7 +229,7 @@ class FollowerStore(TableAccess):
         return self._update_follower(
             group_id,
             account_id,
-            "SET #state = :active REMOVE lock_reason, locked_at",
+            "SET #state = :active REMOVE lock_reason, locked_at, locked_until",
             {"#state": "state"},
             {":active": {"S": FollowerState.ACTIVE.value}},
         )

@@ -39,6 +39,11 @@ class RiskState(StrictModel):
     flat_by_checked_at: AwareDatetime | None = Field(
         default=None, description="the latest flat-by check, so a skipped minute still fires it once"
     )
+    liquidation_id: str | None = Field(
+        default=None,
+        description="the breach being acted on (liquidate_only → flatten → locked): the flatten orders' "
+        "client order ids derive from it, so a retry after a crash never closes twice",
+    )
 
 
 class AccountSnapshot(StrictModel):

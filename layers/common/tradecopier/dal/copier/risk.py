@@ -1,0 +1,194 @@
+"""A follower's risk state and its breach flow, on the follower item (``GROUP#{gid}`` /
+``FOLLOWER#{account}``): ``risk`` (settings), ``risk_state`` (the engine's memory), ``state``,
+``lock_reason``, ``locked_at``, ``locked_until``.
+
+Every state change is one conditional UpdateItem, so the breach flow (active → liquidate_only →
+locked) moves forward only, whoever runs it (the executor, the scheduler, a redelivery).
+A copy that changes the risk state writes it in one transaction with the copy record: the count of
+trades and the copy's outcome are never out of step, even across a crash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tradecopier import aws
+from tradecopier.dal.copier.copies import CopyStore
+from tradecopier.dal.copier.errors import CopyAlreadyFinal, ItemMissing
+from tradecopier.dal.copier.events import copy_values
+from tradecopier.dal.copier.followers import FollowerStore, risk_state_values
+from tradecopier.dal.copier.keys import event_key, follower_key, iso
+from tradecopier.dal.copier.table import cancellation_codes, is_condition_failure
+from tradecopier.dal.dynamodb import to_attr
+from tradecopier.domain.accounts import Follower
+from tradecopier.domain.copies import CopyRecord
+from tradecopier.domain.enums import CopyStatus, FollowerState
+
+_STATE = {"#state": "state"}
+RISK_LOCK_PREFIX = "risk: "
+
+
+class RiskStore(FollowerStore, CopyStore):
+    def record_copy_with_risk(self, group_id: str, event_id: str, record: CopyRecord, state: Any) -> None:
+        """``record_copy`` and the follower's new ``risk_state`` in one transaction (2 items).
+
+        Raises CopyAlreadyFinal when the copy is final already (nothing is written then)."""
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": event_key(group_id, event_id),
+                            "UpdateExpression": "SET copies.#acct = :record",
+                            "ConditionExpression": "attribute_exists(copies.#acct) AND "
+                            "(copies.#acct.#status = :pending OR copies.#acct.by_removal = :yes)",
+                            "ExpressionAttributeNames": {"#acct": record.account_id, "#status": "status"},
+                            "ExpressionAttributeValues": {
+                                ":record": to_attr(copy_values(record)),
+                                ":pending": {"S": CopyStatus.PENDING.value},
+                                ":yes": {"BOOL": True},
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": follower_key(group_id, record.account_id),
+                            "UpdateExpression": "SET risk_state = :state",
+                            "ConditionExpression": "attribute_exists(risk)",
+                            "ExpressionAttributeValues": {":state": {"S": risk_state_values(state)}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            codes = cancellation_codes(error)
+            if aws.error_code(error) == "TransactionCanceledException" and codes:
+                if codes[0] == "ConditionalCheckFailed":
+                    raise CopyAlreadyFinal() from error
+                if codes[1:2] == ["ConditionalCheckFailed"]:
+                    # The rules were removed meanwhile: the copy is recorded, the state is not wanted.
+                    self.record_copy(group_id, event_id, record)
+                    return
+            raise
+
+    def save_risk_state(self, group_id: str, account_id: str, state: Any) -> None:
+        """The follower's new risk state, while it still has rules (else nothing is written)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=follower_key(group_id, account_id),
+                UpdateExpression="SET risk_state = :state",
+                ConditionExpression="attribute_exists(risk)",
+                ExpressionAttributeValues={":state": {"S": risk_state_values(state)}},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def begin_liquidation(
+        self, group_id: str, account_id: str, reason: str, locked_until: datetime | None, state: Any
+    ) -> bool:
+        """active → liquidate_only, with the lock reason and ``locked_until`` it will end with and
+        the state naming the breach. False when the follower was not active (nothing written)."""
+        values: dict[str, Any] = {
+            ":active": {"S": FollowerState.ACTIVE.value},
+            ":lo": {"S": FollowerState.LIQUIDATE_ONLY.value},
+            ":reason": {"S": reason},
+            ":at": {"S": iso(self._clock())},
+            ":state": {"S": risk_state_values(state)},
+        }
+        expression = "SET #state = :lo, lock_reason = :reason, locked_at = :at, risk_state = :state"
+        if locked_until is not None:
+            values[":until"] = {"S": iso(locked_until)}
+            expression += ", locked_until = :until"
+        else:
+            expression += " REMOVE locked_until"
+        return self._conditional(
+            group_id, account_id, expression, "#state = :active AND attribute_exists(risk)", values
+        )
+
+    def finish_liquidation(self, group_id: str, account_id: str) -> bool:
+        """liquidate_only → locked, once the follower is flat. False when it was not liquidating."""
+        return self._conditional(
+            group_id,
+            account_id,
+            "SET #state = :locked",
+            "#state = :lo",
+            {
+                ":locked": {"S": FollowerState.LOCKED.value},
+                ":lo": {"S": FollowerState.LIQUIDATE_ONLY.value},
+            },
+        )
+
+    def lift_risk_lock(self, group_id: str, account_id: str, now: datetime, state: Any) -> bool:
+        """locked → active at a session start, when the lock's ``locked_until`` has passed; the new
+        session's state with it. False when there was no such lock."""
+        return self._conditional(
+            group_id,
+            account_id,
+            "SET #state = :active, risk_state = :state REMOVE lock_reason, locked_at, locked_until",
+            "#state = :locked AND locked_until <= :now",
+            {
+                ":active": {"S": FollowerState.ACTIVE.value},
+                ":locked": {"S": FollowerState.LOCKED.value},
+                ":now": {"S": iso(now)},
+                ":state": {"S": risk_state_values(state)},
+            },
+        )
+
+    def reset_risk(self, group_id: str, account_id: str, state: Any) -> Follower:
+        """``POST …/risk/reset``: the new session's state, and a risk lock (reason "risk: …") lifted,
+        in one UpdateItem. Raises ItemMissing when the follower is gone or has no rules."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=follower_key(group_id, account_id),
+                UpdateExpression="SET risk_state = :state",
+                ConditionExpression="attribute_exists(risk)",
+                ExpressionAttributeValues={":state": {"S": risk_state_values(state)}},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise ItemMissing() from error
+            raise
+        self._conditional(
+            group_id,
+            account_id,
+            "SET #state = :active REMOVE lock_reason, locked_at, locked_until",
+            "begins_with(lock_reason, :risk)",
+            {":active": {"S": FollowerState.ACTIVE.value}, ":risk": {"S": RISK_LOCK_PREFIX}},
+        )
+        # An update that changes nothing answers the item as it is now.
+        return self._update_follower(
+            group_id, account_id, "SET risk_state = :state", {}, {":state": {"S": risk_state_values(state)}}
+        )
+
+    def _conditional(
+        self,
+        group_id: str,
+        account_id: str,
+        expression: str,
+        condition: str,
+        values: dict[str, Any],
+    ) -> bool:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": follower_key(group_id, account_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": f"attribute_exists(pk) AND {condition}",
+            "ExpressionAttributeValues": values,
+        }
+        if "#state" in expression or "#state" in condition:
+            kwargs["ExpressionAttributeNames"] = _STATE
+        try:
+            self._client.update_item(**kwargs)
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
