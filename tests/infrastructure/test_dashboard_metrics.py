@@ -22,6 +22,7 @@ try:
 except ModuleNotFoundError:  # pragma: no cover - pytest's pythonpath normally provides layers/common
     sys.path.insert(0, str(REPO_ROOT / "layers" / "common"))
     from tradecopier import observability
+from tradecopier.domain.risk.rules import RiskRule
 
 CATALOGUE = {name.value for name in observability.MetricName}
 NAMESPACE = observability.NAMESPACE
@@ -29,7 +30,14 @@ SERVICE = observability.SERVICE
 DIMENSIONS = {"service": SERVICE}
 
 # Alarms the operator relies on: metric name -> statistic (AWS::CloudWatch::Alarm on TradeCopier).
-REQUIRED_ALARMS = {"CopiesFailed": "Sum", "FollowersLocked": "Sum", "CopyLatency": "p99"}
+REQUIRED_ALARMS = {
+    "CopiesFailed": "Sum",
+    "FollowersLocked": "Sum",
+    "CopyLatency": "p99",
+    "FollowersLiquidated": "Sum",
+}
+# The one metric with a second dimension: RiskLocks by rule, whose values the code fixes.
+RULE_DIMENSION = {"RiskLocks": ("rule", {rule.value for rule in RiskRule})}
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,12 @@ def custom_metric_problems(refs: list[MetricRef], expressions: list[str]) -> lis
             problems.append(
                 f"{ref.where}: {NAMESPACE}/{ref.name} is not in tradecopier.observability.MetricName"
             )
+        if ref.name in RULE_DIMENSION:
+            key, values = RULE_DIMENSION[ref.name]
+            dims = dict(ref.dimensions)
+            if len(ref.dimensions) != 2 or dims.get("service") != SERVICE or dims.get(key) not in values:
+                problems.append(f"{ref.where}: {NAMESPACE}/{ref.name} dimensions {ref.dimensions}")
+            continue
         if dict(ref.dimensions) != DIMENSIONS or len(ref.dimensions) != 1:
             problems.append(
                 f"{ref.where}: {NAMESPACE}/{ref.name} dimensions {ref.dimensions}, "

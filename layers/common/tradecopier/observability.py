@@ -3,10 +3,12 @@
 Every metric the copier emits is named here, in one place, so the dashboard, the alarms and the
 test that keeps them consistent all read the same list.
 
-Dimensions: every metric carries exactly one dimension, ``service`` (``POWERTOOLS_SERVICE_NAME``,
-the same value for all functions). Per-group or per-account dimensions would make the number of
-custom metrics, and so the bill, grow with the number of followers; who-got-what lives in the copy
-records and the logs instead, and per-follower queue health comes free from the AWS/SQS metrics.
+Dimensions: every metric but ``RiskLocks`` carries exactly one dimension, ``service``
+(``POWERTOOLS_SERVICE_NAME``, the same value for all functions). Per-group or per-account
+dimensions would make the number of custom metrics, and so the bill, grow with the number of
+followers; who-got-what lives in the copy records and the logs instead, and per-follower queue
+health comes free from the AWS/SQS metrics. ``RiskLocks`` adds ``rule``, whose seven values are
+fixed by the code, for the dashboard's locks by rule.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class MetricName(StrEnum):
     COPY_LATENCY = "CopyLatency"
     FOLLOWERS_LOCKED = "FollowersLocked"
     PROVISIONING_FAILURES = "ProvisioningFailures"
+    FOLLOWERS_LIQUIDATED = "FollowersLiquidated"
+    RISK_LOCKS = "RiskLocks"
 
 
 CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
@@ -48,6 +52,14 @@ CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
         "from the event's acceptance at ingest to the follower broker's acknowledgement",
     ),
     MetricName.FOLLOWERS_LOCKED: (MetricUnit.Count, "followers locked, by the executor or by the admin API"),
+    MetricName.FOLLOWERS_LIQUIDATED: (
+        MetricUnit.Count,
+        "followers that breached a risk rule: liquidate_only, flattened, then locked",
+    ),
+    MetricName.RISK_LOCKS: (
+        MetricUnit.Count,
+        "risk breaches by rule: the one metric with a second dimension, rule (seven fixed values)",
+    ),
     MetricName.PROVISIONING_FAILURES: (
         MetricUnit.Count,
         "follower provisioning or teardown steps that failed",

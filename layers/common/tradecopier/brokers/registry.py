@@ -10,6 +10,7 @@ will be cached per account too, so their tokens and connections outlive one invo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -20,8 +21,9 @@ from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.domain.enums import BrokerName, Simulate
 from tradecopier.settings import BrokerSettings
 
-BrokerFactory = Callable[[str, Simulate | None, BrokerSettings], BrokerAccount]
-"""``(account_id, simulate, settings) -> adapter``; ``simulate`` only applies to paper accounts."""
+BrokerFactory = Callable[[str, Simulate | None, BrokerSettings, Decimal | None], BrokerAccount]
+"""``(account_id, simulate, settings, starting_balance) -> adapter``; ``simulate`` and
+``starting_balance`` (the follower's ``risk.starting_balance``) only apply to paper accounts."""
 
 
 class UnsupportedBroker(BrokerRejected):
@@ -31,25 +33,39 @@ class UnsupportedBroker(BrokerRejected):
 
 
 def open_broker(
-    account_id: str, broker: BrokerName, simulate: Simulate | None, settings: BrokerSettings
+    account_id: str,
+    broker: BrokerName,
+    simulate: Simulate | None,
+    settings: BrokerSettings,
+    starting_balance: Decimal | None = None,
 ) -> BrokerAccount:
     """The adapter for ``account_id`` at ``broker``; ``simulate`` only applies to paper accounts."""
     factory = BROKER_FACTORIES.get(broker)
     if factory is None:
         raise UnsupportedBroker(f"no adapter for broker {str(broker)!r} (account {account_id})")
-    return factory(account_id, simulate, settings)
+    return factory(account_id, simulate, settings, starting_balance)
 
 
-def _paper_broker(account_id: str, simulate: Simulate | None, settings: BrokerSettings) -> PaperBroker:
-    return _cached_paper_broker(account_id, simulate, settings.paper_table_name)
+def _paper_broker(
+    account_id: str, simulate: Simulate | None, settings: BrokerSettings, starting_balance: Decimal | None
+) -> PaperBroker:
+    return _cached_paper_broker(account_id, simulate, settings.paper_table_name, starting_balance)
 
 
 @lru_cache(maxsize=4096)
-def _cached_paper_broker(account_id: str, simulate: Simulate | None, table_name: str) -> PaperBroker:
-    return PaperBroker(account_id, PaperStore(table_name), simulate=simulate)
+def _cached_paper_broker(
+    account_id: str, simulate: Simulate | None, table_name: str, starting_balance: Decimal | None
+) -> PaperBroker:
+    if starting_balance is None:
+        return PaperBroker(account_id, PaperStore(table_name), simulate=simulate)
+    return PaperBroker(
+        account_id, PaperStore(table_name), simulate=simulate, starting_balance=starting_balance
+    )
 
 
-def _tradovate_broker(account_id: str, simulate: Simulate | None, settings: BrokerSettings) -> BrokerAccount:
+def _tradovate_broker(
+    account_id: str, simulate: Simulate | None, settings: BrokerSettings, starting_balance: Decimal | None
+) -> BrokerAccount:
     """The account's Tradovate adapter, rebuilt when its stored credentials change (their
     ``stored_at``); its token and contract cache are shared per user and REST base anyway."""
     from tradecopier.brokers.credentials import broker_credentials

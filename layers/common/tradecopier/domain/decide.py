@@ -7,7 +7,8 @@ by table.
 
 The follower's position is an input that costs a broker call, so ``decide`` asks for it only when
 a rule needs it: it answers ``NeedPosition`` and the executor calls again with the position. That
-happens for a follower that may only reduce (locked or liquidating), an entry that carries the
+happens for a follower that may only reduce (locked or liquidating), a follower with opening risk
+rules (they judge only the part that opens), an entry that carries the
 leader's ``position_after``, and a market entry that is already later than ``max_delay_ms``
 (exits are never stale, so only then does it matter whether the copy opens or reduces). A plain
 copy needs no position and pays no extra call.
@@ -59,6 +60,9 @@ class Place:
     reason: str | None = None
     # The leader's leg order ids, in the follower's roles (swapped for an inverse follower).
     leg_leader_ids: tuple[tuple[Leg, str], ...] = ()
+    # The part of ``order.qty`` that opens or adds (the rest closes): the only part risk rules judge.
+    # Without a known position all of it counts as opening.
+    opening_qty: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +198,10 @@ def _decide_entry(
     order_type = event.order_type if isinstance(event, OrderPlaced) else OrderType.MARKET
     late_ms = _late_ms(accepted, follower, order_type, now)
     if position is None and (
-        follower.may_only_reduce or event.position_after is not None or late_ms is not None
+        follower.may_only_reduce
+        or event.position_after is not None
+        or late_ms is not None
+        or (follower.risk is not None and follower.risk.has_opening_rules)
     ):
         return NeedPosition(symbol)
 
@@ -309,7 +316,9 @@ def _place(
         reference_price=_tick(event.price, symbol),
         bracket=bracket,
     )
-    return Place(order=order, sizing=sizing, reason=plan.reason, leg_leader_ids=leg_ids)
+    return Place(
+        order=order, sizing=sizing, reason=plan.reason, leg_leader_ids=leg_ids, opening_qty=plan.opening
+    )
 
 
 def _bracket(

@@ -9,8 +9,8 @@ that followed the broker's acceptance finds the first order instead of placing a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from tradecopier.brokers.base import (
     BrokerAccessDenied,
@@ -34,7 +34,7 @@ from tradecopier.domain.decide import (
     decide,
     is_follower_of,
 )
-from tradecopier.domain.enums import CopyStatus, Leg, OrderStatus
+from tradecopier.domain.enums import CopyStatus, FollowerState, Leg, OrderStatus
 from tradecopier.domain.events import (
     AcceptedEvent,
     OrderFilled,
@@ -43,7 +43,9 @@ from tradecopier.domain.events import (
     PositionFlattened,
 )
 from tradecopier.domain.orders import CancelOrder, FlattenPosition, OrderLink
+from tradecopier.domain.risk.state import RiskState
 from tradecopier.domain.symbols import map_symbol
+from tradecopier.logic import risk
 from tradecopier.observability import MetricName, count, logger
 
 BrokerOpener = Callable[[Follower], BrokerAccount]
@@ -84,6 +86,7 @@ class Outcome:
     client_order_id: str | None = None
     detail: str | None = None
     new_links: tuple[OrderLink, ...] = ()
+    risk: risk.RiskChange | None = None  # the follower's risk state to write with the record
 
 
 def _leader_order_id(accepted: AcceptedEvent) -> str | None:
@@ -114,6 +117,8 @@ def copy_event(
         return None
     if inputs.copy.status.is_final:
         logger.info("duplicate delivery: copy already recorded", extra={"status": inputs.copy.status})
+        # A crash after the record left the breach flow unfinished: this redelivery finishes it.
+        _finish_breach(delivery, inputs.follower, store, open_broker, liquidating=False)
         return None
 
     try:
@@ -124,7 +129,35 @@ def copy_event(
         return lock_out(denied, delivery, store, clock)
     except Exception as error:
         return _handle_failure(error, delivery, store, clock)
-    return _record(delivery, outcome, store, clock)
+    record = _record(delivery, outcome, store, clock)
+    started = outcome.risk is not None and outcome.risk.breach is not None and record is not None
+    _finish_breach(delivery, inputs.follower, store, open_broker, liquidating=started)
+    return record
+
+
+def _finish_breach(
+    delivery: Delivery,
+    follower: Follower | None,
+    store: CopierStore,
+    open_broker: BrokerOpener,
+    *,
+    liquidating: bool,
+) -> None:
+    """A follower in liquidate_only (just breached, or left there by a crash) is flattened and
+    locked; an error here retries the delivery, whose copy is final, so only this part runs again."""
+    if follower is None or not (liquidating or follower.state is FollowerState.LIQUIDATE_ONLY):
+        return
+    liquidation_id = (
+        follower.risk_state.liquidation_id if follower.risk_state and not liquidating else None
+    ) or delivery.accepted.event.event_id
+    try:
+        risk.liquidate(store, open_broker(follower), delivery.group_id, follower, liquidation_id)
+    except Exception as error:
+        if delivery.is_last_attempt:  # the next delivery to this follower finishes it
+            logger.error("risk breach: flatten not finished", extra={"error": str(error)})
+            return
+        logger.warning("risk breach: flatten not finished; retrying", extra={"error": str(error)})
+        raise CopyRetry(f"flatten after a risk breach not finished: {error}") from error
 
 
 def _decide_and_act(
@@ -140,7 +173,11 @@ def _decide_and_act(
         broker = open_broker(follower)
         try:
             _mark(broker, delivery, follower, inputs.link)
-            position = broker.position(decision.symbol).qty if isinstance(decision, NeedPosition) else None
+            position, holdings = (
+                risk.position_and_holdings(follower, broker, decision.symbol)
+                if isinstance(decision, NeedPosition)
+                else (None, {})
+            )
         except BrokerUnreachable as unreachable:
             if not follower.may_only_reduce:
                 raise
@@ -154,11 +191,39 @@ def _decide_and_act(
         if isinstance(decision, NeedPosition):
             decision = decide(accepted, follower, inputs.claim, inputs.link, now=clock(), position=position)
         assert not isinstance(decision, NeedPosition)  # asked once, answered once
-        if isinstance(decision, NoCopy):
-            return _no_copy(decision)
-        return _act_on_broker(decision, delivery, broker)
+        outcome, state = _act_within_rules(decision, delivery, follower, broker, holdings, clock)
+        return _with_losses(outcome, follower, state, broker, clock)
     except BrokerRejected as rejected:
         return Outcome(CopyStatus.REJECTED, reason=f"broker rejected: {rejected.reason}")
+
+
+def _act_within_rules(
+    decision: CopyDecision,
+    delivery: Delivery,
+    follower: Follower,
+    broker: BrokerAccount,
+    holdings: Mapping[str, int],
+    clock: Clock,
+) -> tuple[Outcome, RiskState | None]:
+    """The opening rules cap or reject the part that opens; the copy that opens is counted."""
+    counted = None
+    if isinstance(decision, Place):
+        decision, counted = risk.apply_opening_rules(decision, follower, holdings, clock())
+    if isinstance(decision, NoCopy):
+        return _no_copy(decision), follower.risk_state
+    return _act_on_broker(decision, delivery, broker), counted or follower.risk_state
+
+
+def _with_losses(
+    outcome: Outcome, follower: Follower, state: RiskState | None, broker: BrokerAccount, clock: Clock
+) -> Outcome:
+    """The loss rules after the broker acted (a fill or a price mark), and the state to write."""
+    checked = risk.after_act(follower, state, broker, clock())
+    if checked is not None:
+        return replace(outcome, risk=risk.RiskChange(checked.state, checked.breach))
+    if state is not None and state != follower.risk_state:
+        return replace(outcome, risk=risk.RiskChange(state))
+    return outcome
 
 
 def _no_copy(decision: NoCopy) -> Outcome:
@@ -367,6 +432,26 @@ def lock_out(
     return _record(delivery, Outcome(CopyStatus.FAILED, reason=f"{reason}; follower locked"), store, clock)
 
 
+def _write_record(
+    store: CopierStore, delivery: Delivery, record: CopyRecord, change: risk.RiskChange | None
+) -> None:
+    """One UpdateItem for a follower without rules (or whose state did not change); with a new risk
+    state, one transaction of the copy record and the state (and the breach's liquidate_only)."""
+    event_id = delivery.accepted.event.event_id
+    if change is None:
+        store.record_copy(delivery.group_id, event_id, record)
+        return
+    breach = None
+    state = change.state
+    if change.breach is not None:
+        breach = (change.breach.reason, change.breach.locked_until)
+        state = state.model_copy(update={"liquidation_id": event_id})
+    moved = store.record_copy_with_risk(delivery.group_id, event_id, record, state, breach)
+    if change.breach is not None and moved:
+        risk.count_breach(change.breach)
+        logger.warning("risk breach: follower liquidate_only", extra={"reason": change.breach.reason})
+
+
 def _record_quietly(store: CopierStore, delivery: Delivery, record: CopyRecord) -> None:
     try:
         store.record_copy(delivery.group_id, delivery.accepted.event.event_id, record)
@@ -390,7 +475,7 @@ def _record(delivery: Delivery, outcome: Outcome, store: CopierStore, clock: Clo
         updated_at=moment,
     )
     try:
-        store.record_copy(delivery.group_id, delivery.accepted.event.event_id, record)
+        _write_record(store, delivery, record, outcome.risk)
     except CopyAlreadyFinal:
         logger.info("copy was recorded by an earlier delivery")
         return None

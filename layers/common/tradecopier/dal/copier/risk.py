@@ -31,50 +31,89 @@ _STATE = {"#state": "state"}
 RISK_LOCK_PREFIX = "risk: "
 
 
-class RiskStore(FollowerStore, CopyStore):
-    def record_copy_with_risk(self, group_id: str, event_id: str, record: CopyRecord, state: Any) -> None:
-        """``record_copy`` and the follower's new ``risk_state`` in one transaction (2 items).
+def _follower_update(state: Any, breach: tuple[str, datetime | None] | None, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {":state": {"S": risk_state_values(state)}}
+    if breach is None:
+        return {
+            "UpdateExpression": "SET risk_state = :state",
+            "ConditionExpression": "attribute_exists(risk)",
+            "ExpressionAttributeValues": values,
+        }
+    reason, locked_until = breach
+    values.update(
+        {
+            ":active": {"S": FollowerState.ACTIVE.value},
+            ":lo": {"S": FollowerState.LIQUIDATE_ONLY.value},
+            ":reason": {"S": reason},
+            ":at": {"S": iso(now)},
+        }
+    )
+    expression = "SET risk_state = :state, #state = :lo, lock_reason = :reason, locked_at = :at"
+    if locked_until is not None:
+        values[":until"] = {"S": iso(locked_until)}
+        expression += ", locked_until = :until"
+    else:
+        expression += " REMOVE locked_until"
+    return {
+        "UpdateExpression": expression,
+        "ConditionExpression": "attribute_exists(risk) AND #state = :active",
+        "ExpressionAttributeNames": _STATE,
+        "ExpressionAttributeValues": values,
+    }
 
-        Raises CopyAlreadyFinal when the copy is final already (nothing is written then)."""
+
+class RiskStore(FollowerStore, CopyStore):
+    def record_copy_with_risk(
+        self,
+        group_id: str,
+        event_id: str,
+        record: CopyRecord,
+        state: Any,
+        breach: tuple[str, datetime | None] | None = None,
+    ) -> bool:
+        """``record_copy`` and the follower's new ``risk_state`` in one transaction (2 items); with
+        ``breach`` (lock reason, locked_until) the follower also moves active → liquidate_only.
+
+        Returns whether the follower update went through (False: its rules were removed or it was
+        no longer active meanwhile; the copy is recorded all the same). Raises CopyAlreadyFinal
+        when the copy is final already (nothing is written then)."""
+        follower_update = _follower_update(state, breach, self._clock())
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": event_key(group_id, event_id),
-                            "UpdateExpression": "SET copies.#acct = :record",
-                            "ConditionExpression": "attribute_exists(copies.#acct) AND "
-                            "(copies.#acct.#status = :pending OR copies.#acct.by_removal = :yes)",
-                            "ExpressionAttributeNames": {"#acct": record.account_id, "#status": "status"},
-                            "ExpressionAttributeValues": {
-                                ":record": to_attr(copy_values(record)),
-                                ":pending": {"S": CopyStatus.PENDING.value},
-                                ":yes": {"BOOL": True},
-                            },
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": follower_key(group_id, record.account_id),
-                            "UpdateExpression": "SET risk_state = :state",
-                            "ConditionExpression": "attribute_exists(risk)",
-                            "ExpressionAttributeValues": {":state": {"S": risk_state_values(state)}},
-                        }
-                    },
-                ]
-            )
+            items: list[dict[str, Any]] = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": event_key(group_id, event_id),
+                        "UpdateExpression": "SET copies.#acct = :record",
+                        "ConditionExpression": "attribute_exists(copies.#acct) AND "
+                        "(copies.#acct.#status = :pending OR copies.#acct.by_removal = :yes)",
+                        "ExpressionAttributeNames": {"#acct": record.account_id, "#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":record": to_attr(copy_values(record)),
+                            ":pending": {"S": CopyStatus.PENDING.value},
+                            ":yes": {"BOOL": True},
+                        },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": follower_key(group_id, record.account_id),
+                        **follower_update,
+                    }
+                },
+            ]
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as error:
             codes = cancellation_codes(error)
             if aws.error_code(error) == "TransactionCanceledException" and codes:
                 if codes[0] == "ConditionalCheckFailed":
                     raise CopyAlreadyFinal() from error
                 if codes[1:2] == ["ConditionalCheckFailed"]:
-                    # The rules were removed meanwhile: the copy is recorded, the state is not wanted.
                     self.record_copy(group_id, event_id, record)
-                    return
+                    return False
             raise
+        return True
 
     def save_risk_state(self, group_id: str, account_id: str, state: Any) -> None:
         """The follower's new risk state, while it still has rules (else nothing is written)."""

@@ -137,6 +137,24 @@ class RiskSettings(StrictModel):
         return list(dict.fromkeys(entries))
 
     @property
+    def has_opening_rules(self) -> bool:
+        """Rules checked before a copy that opens or adds."""
+        return any(
+            value is not None
+            for value in (
+                self.max_position,
+                self.max_trades_per_day,
+                self.allowed_symbols,
+                self.trading_hours,
+            )
+        )
+
+    @property
+    def has_loss_rules(self) -> bool:
+        """Rules checked after each fill or price mark (they need the broker's account snapshot)."""
+        return self.daily_loss_limit is not None or self.trailing_drawdown is not None
+
+    @property
     def effective_drawdown_mode(self) -> DrawdownMode:
         """End of day unless told otherwise: Topstep, Apex 4.0 EOD, TPT, MFFU, Lucid and Alpha trail
         that way, and it is the one that never moves the floor on an unrealized peak."""
