@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from tradecopier.settings import AdminSettings, ExecutorSettings, IngestSettings, Settings
+from tradecopier.settings import AdminSettings, ExecutorSettings, IngestSettings, SchedulerSettings, Settings
 
 FUNCTION_SETTINGS: dict[str, type[Settings]] = {
     "IngestFunction": IngestSettings,
     "AdminFunction": AdminSettings,
     "ExecutorFunction": ExecutorSettings,
+    "SchedulerFunction": SchedulerSettings,
 }
 POWERTOOLS_VARIABLES = {
     "POWERTOOLS_SERVICE_NAME",
@@ -68,6 +69,9 @@ def test_the_executor_gives_up_after_as_many_receives_as_the_admin_configures(
     assert executor["FOLLOWER_MAX_RECEIVE_COUNT"] == admin["FOLLOWER_MAX_RECEIVE_COUNT"]
     assert executor["PAPER_TABLE_NAME"] == admin["PAPER_TABLE_NAME"]
     assert executor["RESOURCE_PREFIX"] == admin["RESOURCE_PREFIX"]
+    scheduler = function_environment(template, "SchedulerFunction")  # it flattens the same accounts
+    assert scheduler["PAPER_TABLE_NAME"] == executor["PAPER_TABLE_NAME"]
+    assert scheduler["RESOURCE_PREFIX"] == executor["RESOURCE_PREFIX"]
 
 
 @pytest.mark.parametrize(
@@ -75,6 +79,7 @@ def test_the_executor_gives_up_after_as_many_receives_as_the_admin_configures(
     [
         ("AdminFunction", "EXECUTOR_FUNCTION_NAME", "is required by AdminSettings but not set"),
         ("ExecutorFunction", "RESOURCE_PREFIX", "is required by ExecutorSettings but not set"),
+        ("SchedulerFunction", "PAPER_TABLE_NAME", "is required by SchedulerSettings but not set"),
     ],
 )
 def test_check_catches_a_missing_required_variable(
@@ -89,4 +94,5 @@ def test_check_catches_a_variable_no_setting_reads(template: dict[str, Any]) -> 
     assert settings_problems(template) == [
         "ExecutorFunction: EXECUTOR_FUNCTION_NAME is not a field of ExecutorSettings",
         "IngestFunction: EXECUTOR_FUNCTION_NAME is not a field of IngestSettings",
+        "SchedulerFunction: EXECUTOR_FUNCTION_NAME is not a field of SchedulerSettings",
     ]

@@ -48,6 +48,7 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/accounts/{account_id}/credentials"): IAM,
     ("GET", "/accounts/{account_id}/connection"): IAM,
     ("GET", "/risk/presets"): IAM,
+    ("POST", "/groups/{group_id}/followers/{account_id}/risk/reset"): IAM,
 }
 
 # Actions that may be granted on Resource "*" because AWS offers no resource-level permission for
@@ -440,7 +441,14 @@ def test_translated_roles_have_only_checked_statements_and_expected_managed_poli
     roles = {
         k: r["Properties"] for k, r in _translated()["Resources"].items() if r["Type"] == "AWS::IAM::Role"
     }
-    assert set(roles) == {"IngestFunctionRole", "AdminFunctionRole", "ExecutorFunctionRole"}
+    # SchedulerFunctionEveryMinuteRole: the role SAM makes for EventBridge Scheduler to invoke it.
+    assert set(roles) == {
+        "IngestFunctionRole",
+        "AdminFunctionRole",
+        "ExecutorFunctionRole",
+        "SchedulerFunctionRole",
+        "SchedulerFunctionEveryMinuteRole",
+    }
     problems: list[str] = []
     for logical_id, role in roles.items():
         for arn in role.get("ManagedPolicyArns", []):

@@ -76,6 +76,11 @@ class ExecutorSettings(BrokerSettings):
     follower_max_receive_count: int = Field(default=5, ge=1, le=1000)
 
 
+class SchedulerSettings(BrokerSettings):
+    """The scheduler: the risk clock (session starts, flat-by) over every follower with rules; it
+    opens their broker accounts to flatten them."""
+
+
 class AdminSettings(ApiSettings, BrokerSettings):
     """The admin function: the admin API and follower provisioning (queues, mappings, alarms)."""
 

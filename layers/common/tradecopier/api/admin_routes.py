@@ -29,6 +29,7 @@ from tradecopier.api.schemas import (
     Orders,
     Positions,
     PresetList,
+    RiskResetRequest,
     TokenRotated,
     UpdateFollowerRequest,
     error_responses,
@@ -39,7 +40,7 @@ from tradecopier.dal.copier import StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.domain.enums import BrokerName
 from tradecopier.domain.errors import ValidationFailed
-from tradecopier.logic import admin
+from tradecopier.logic import admin, sessions
 from tradecopier.logic.services import admin_services
 
 router = Router()
@@ -181,6 +182,18 @@ def lock_follower(
 )
 def unlock_follower(group_id: str, account_id: str) -> Follower:
     return admin.unlock_follower(admin_services(), group_id, unquote(account_id))
+
+
+@router.post(
+    "/groups/<group_id>/followers/<account_id>/risk/reset",
+    tags=["risk"],
+    responses=error_responses(400, 404, 413, 422, ok=Follower),
+)
+def reset_risk(
+    group_id: str, account_id: str, body: Annotated[RiskResetRequest | None, Body()] = None
+) -> Follower:
+    starting_balance = (body or RiskResetRequest()).starting_balance
+    return sessions.reset_risk(admin_services(), group_id, unquote(account_id), starting_balance)
 
 
 @router.get("/risk/presets", tags=["risk"], responses=error_responses(ok=PresetList))

@@ -15,7 +15,7 @@ from tradecopier.aws import clear_clients
 from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore
 from tradecopier.fanout.publish import Publisher, SnsPublisher
-from tradecopier.settings import AdminSettings, ExecutorSettings, IngestSettings, Settings
+from tradecopier.settings import AdminSettings, ExecutorSettings, IngestSettings, SchedulerSettings, Settings
 
 if TYPE_CHECKING:
     from tradecopier.fanout.followers import FollowerQueues
@@ -66,6 +66,11 @@ def ingest_services() -> Services[IngestSettings]:
 @lru_cache(maxsize=1)
 def executor_services() -> Services[ExecutorSettings]:
     return Services.build(ExecutorSettings.from_env())
+
+
+@lru_cache(maxsize=1)
+def scheduler_services() -> Services[SchedulerSettings]:
+    return Services.build(SchedulerSettings.from_env())
 
 
 @lru_cache(maxsize=1)
