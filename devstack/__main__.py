@@ -53,6 +53,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-print-copies", action="store_true")
     p.add_argument("--no-health-check", action="store_true", help="do not wait for GET /health = 200")
     p.add_argument("--ready-timeout", type=float, default=60.0)
+    p.add_argument(
+        "--schedule-seconds",
+        type=float,
+        default=60.0,
+        help="how often the template's schedules (the risk clock) run locally (default 60)",
+    )
     p.add_argument("--ready-file", default=None, help="write the stack's endpoints as JSON here once ready")
     return p.parse_args(argv)
 
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         print_copies=not args.no_print_copies,
         require_health=not args.no_health_check,
         ready_timeout=args.ready_timeout,
+        schedule_seconds=args.schedule_seconds,
     )
     try:
         try:

@@ -282,6 +282,19 @@ def http_routes(cfn: dict[str, Any]) -> list[Route]:
     return routes
 
 
+def scheduled_functions(cfn: dict[str, Any]) -> dict[str, str]:
+    """Schedule logical id -> the function it invokes, for each AWS::Scheduler::Schedule (SAM's
+    ``ScheduleV2`` events) whose target is a function of the template."""
+    found: dict[str, str] = {}
+    for lid, res in (cfn.get("Resources") or {}).items():
+        if res.get("Type") != "AWS::Scheduler::Schedule":
+            continue
+        arn = ((res.get("Properties") or {}).get("Target") or {}).get("Arn")
+        if isinstance(arn, dict) and isinstance(arn.get("Fn::GetAtt"), list):
+            found[lid] = str(arn["Fn::GetAtt"][0])
+    return found
+
+
 def function_specs(cfn: dict[str, Any], artifacts: dict[str, Artifact]) -> dict[str, FunctionSpec]:
     """Code dir, layers, handler, runtime, timeout, memory of each AWS::Lambda::Function."""
     resources = cfn.get("Resources") or {}

@@ -4,7 +4,8 @@
 The stack runs a copy of template.yaml written as JSON to a temporary directory (code paths made
 absolute) with shorter follower redrive parameters, so that a failing follower ends ``failed``
 within seconds rather than minutes: FollowerQueueVisibilitySeconds = 10 (the template's minimum,
-= the executor timeout) and FollowerMaxReceiveCount = 2.
+= the executor timeout) and FollowerMaxReceiveCount = 2. The scheduler function (the risk clock)
+runs every E2E_SCHEDULE_SECONDS on the stack's own clock.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from devstack.stack import DEFAULT_TEMPLATE, LocalStack
 from devstack.tables import load_template
 
 E2E_PARAMETERS = {"FollowerQueueVisibilitySeconds": 10, "FollowerMaxReceiveCount": 2}
+E2E_SCHEDULE_SECONDS = 3.0  # the risk clock (the template's once a minute) runs every 3 s here
 FINAL = {"placed", "skipped", "rejected", "failed"}
 
 
@@ -77,6 +79,7 @@ def stack() -> Iterator[LocalStack]:
             stack_name="e2e-copier",
             subprocess_output=log,
             ready_timeout=120,
+            schedule_seconds=E2E_SCHEDULE_SECONDS,
         )
         try:
             try:
