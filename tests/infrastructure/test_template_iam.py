@@ -48,6 +48,7 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/accounts/{account_id}/credentials"): IAM,
     ("GET", "/accounts/{account_id}/connection"): IAM,
     ("GET", "/risk/presets"): IAM,
+    ("POST", "/groups/{group_id}/preview"): IAM,
     ("POST", "/groups/{group_id}/followers/{account_id}/risk/reset"): IAM,
 }
 

@@ -31,6 +31,7 @@ API_MD_ROUTES = {
     ("delete", "/accounts/{account_id}/credentials"),
     ("get", "/accounts/{account_id}/connection"),
     ("get", "/risk/presets"),
+    ("post", "/groups/{group_id}/preview"),
     ("post", "/groups/{group_id}/followers/{account_id}/risk/reset"),
 }
 

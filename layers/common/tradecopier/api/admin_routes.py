@@ -6,7 +6,8 @@ and returns a typed model.
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import asdict
+from typing import Annotated, cast
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
@@ -29,6 +30,9 @@ from tradecopier.api.schemas import (
     Orders,
     Positions,
     PresetList,
+    PreviewCopyOut,
+    PreviewEventBody,
+    PreviewResult,
     RiskResetRequest,
     TokenRotated,
     UpdateFollowerRequest,
@@ -40,7 +44,9 @@ from tradecopier.dal.copier import StoredEvent
 from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
 from tradecopier.domain.enums import BrokerName
 from tradecopier.domain.errors import ValidationFailed
-from tradecopier.logic import admin, sessions
+from tradecopier.domain.events import LeaderEvent
+from tradecopier.logic import admin, risk, sessions
+from tradecopier.logic.preview import preview_event
 from tradecopier.logic.services import admin_services
 
 router = Router()
@@ -199,6 +205,25 @@ def reset_risk(
 @router.get("/risk/presets", tags=["risk"], responses=error_responses(ok=PresetList))
 def risk_presets() -> PresetList:
     return PresetList(presets=admin.risk_presets())
+
+
+@router.post(
+    "/groups/<group_id>/preview",
+    summary="What each follower would do with a leader event now; nothing is sent, recorded or published",
+    tags=["risk"],
+    responses=error_responses(400, 404, 413, 422, ok=PreviewResult),
+)
+def preview(group_id: str, body: Annotated[PreviewEventBody, Body()]) -> PreviewResult:
+    services = admin_services()
+    event = cast(LeaderEvent, body)  # each preview body subclasses its domain event
+    copies = preview_event(
+        services.store,
+        lambda follower: risk.open_follower_broker(follower, services.settings),
+        group_id,
+        event,
+        services.clock(),
+    )
+    return PreviewResult(copies=[PreviewCopyOut.model_validate(asdict(copy)) for copy in copies])
 
 
 @router.get("/groups/<group_id>/events", tags=["copy log"], responses=error_responses(404, 422, ok=EventList))

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, StrictBool, StrictInt, StringConstraints,
 from tradecopier.brokers.base import BrokerOrder, BrokerPosition
 from tradecopier.domain.accounts import Account, FollowerSettings, Group, MaxDelayMs
 from tradecopier.domain.copies import CopyRecord
-from tradecopier.domain.enums import BrokerName, CopyMode, Rounding, Simulate
+from tradecopier.domain.enums import BrokerName, CopyMode, Rounding, Side, Simulate
 from tradecopier.domain.events import (
     LeaderEvent,
     OrderCancelled,
@@ -22,7 +22,7 @@ from tradecopier.domain.events import (
 from tradecopier.domain.risk.presets import Preset
 from tradecopier.domain.risk.settings import Balance, ResolvedRisk
 from tradecopier.domain.symbols import SymbolMap
-from tradecopier.domain.types import AccountId, MaxQuantity, Multiplier, Reason, StrictModel
+from tradecopier.domain.types import AccountId, Identifier, MaxQuantity, Multiplier, Reason, StrictModel
 
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 # A SecretStr: Powertools logs parsed bodies at DEBUG, and the token must never reach a log.
@@ -115,6 +115,54 @@ LeaderEventBody = Annotated[
     OrderPlacedBody | OrderModifiedBody | OrderCancelledBody | OrderFilledBody | PositionFlattenedBody,
     Field(discriminator="type"),
 ]
+
+
+# The preview body: a leader event as ingest takes it, without a token, its event_id optional.
+PREVIEW_EVENT_ID = "preview"
+
+
+class OrderPlacedPreview(OrderPlaced):
+    event_id: Identifier = PREVIEW_EVENT_ID
+
+
+class OrderModifiedPreview(OrderModified):
+    event_id: Identifier = PREVIEW_EVENT_ID
+
+
+class OrderCancelledPreview(OrderCancelled):
+    event_id: Identifier = PREVIEW_EVENT_ID
+
+
+class OrderFilledPreview(OrderFilled):
+    event_id: Identifier = PREVIEW_EVENT_ID
+
+
+class PositionFlattenedPreview(PositionFlattened):
+    event_id: Identifier = PREVIEW_EVENT_ID
+
+
+PreviewEventBody = Annotated[
+    OrderPlacedPreview
+    | OrderModifiedPreview
+    | OrderCancelledPreview
+    | OrderFilledPreview
+    | PositionFlattenedPreview,
+    Field(discriminator="type"),
+]
+
+
+class PreviewCopyOut(StrictModel):
+    account_id: str
+    status: Literal["placed", "skipped", "rejected"]
+    action: Literal["place", "modify", "cancel", "flatten", "none"]
+    symbol: str | None
+    side: Side | None
+    qty: int | None
+    reason: str | None
+
+
+class PreviewResult(StrictModel):
+    copies: list[PreviewCopyOut]
 
 
 class EventAccepted(StrictModel):

@@ -19,6 +19,7 @@ from decimal import Decimal
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from tradecopier.brokers.base import BrokerAccount
+from tradecopier.brokers.registry import open_broker
 from tradecopier.dal.copier import CopierStore
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.decide import NoCopy, Place, client_order_id
@@ -28,6 +29,7 @@ from tradecopier.domain.risk.engine import RiskOutcome, on_mark, record_opening
 from tradecopier.domain.risk.rules import Breach, OpeningProposal, check_opening
 from tradecopier.domain.risk.state import RiskState
 from tradecopier.observability import NAMESPACE, SERVICE, MetricName, count, logger
+from tradecopier.settings import BrokerSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +39,20 @@ class RiskChange:
 
     state: RiskState
     breach: Breach | None = None
+    read: RiskState | None = None  # the state the copy started from: the write is conditional on it
 
 
 def starting_balance(follower: Follower) -> Decimal | None:
     """What the paper broker's balance starts at: the rules' ``starting_balance`` (else its own)."""
     return follower.risk.starting_balance if follower.risk is not None else None
+
+
+def open_follower_broker(follower: Follower, settings: BrokerSettings) -> BrokerAccount:
+    """The follower's broker account, its paper balance starting at the rules' starting_balance."""
+    balance = starting_balance(follower)
+    if balance is None:  # no rules: the broker as before
+        return open_broker(follower.account_id, follower.broker, follower.simulate, settings)
+    return open_broker(follower.account_id, follower.broker, follower.simulate, settings, balance)
 
 
 def needs_all_positions(follower: Follower) -> bool:
