@@ -220,9 +220,9 @@ def _with_losses(
     """The loss rules after the broker acted (a fill or a price mark), and the state to write."""
     checked = risk.after_act(follower, state, broker, clock())
     if checked is not None:
-        return replace(outcome, risk=risk.RiskChange(checked.state, checked.breach))
+        return replace(outcome, risk=risk.RiskChange(checked.state, checked.breach, follower.risk_state))
     if state is not None and state != follower.risk_state:
-        return replace(outcome, risk=risk.RiskChange(state))
+        return replace(outcome, risk=risk.RiskChange(state, read=follower.risk_state))
     return outcome
 
 
@@ -446,8 +446,13 @@ def _write_record(
     if change.breach is not None:
         breach = (change.breach.reason, change.breach.locked_until)
         state = state.model_copy(update={"liquidation_id": event_id})
-    moved = store.record_copy_with_risk(delivery.group_id, event_id, record, state, breach)
-    if change.breach is not None and moved:
+    moved = store.record_copy_with_risk(delivery.group_id, event_id, record, state, breach, change.read)
+    if not moved:
+        # Rules removed, no longer active, or the scheduler wrote the state since it was read (a
+        # session start): the copy stands, its count is dropped rather than overwrite the new
+        # session; a breach is seen again at the next fill or price mark.
+        logger.warning("risk state moved on meanwhile; copy recorded without its risk change")
+    elif change.breach is not None:
         risk.count_breach(change.breach)
         logger.warning("risk breach: follower liquidate_only", extra={"reason": change.breach.reason})
 

@@ -83,6 +83,6 @@ def reset_services() -> None:
     from tradecopier.brokers.registry import clear_cache
 
     clear_cache()
-    for getter in (ingest_services, executor_services, admin_services):
+    for getter in (ingest_services, executor_services, scheduler_services, admin_services):
         getter.cache_clear()
     clear_clients()

@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import TypeVar
 
 from tradecopier.brokers.base import BrokerAccount
-from tradecopier.brokers.registry import open_broker
 from tradecopier.dal.copier import ItemMissing
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.enums import FollowerState
@@ -30,10 +29,7 @@ B = TypeVar("B", bound=BrokerSettings)  # the scheduler's or the admin's setting
 
 
 def _broker(services: Services[B], follower: Follower) -> BrokerAccount:
-    balance = risk.starting_balance(follower)
-    if balance is None:
-        return open_broker(follower.account_id, follower.broker, follower.simulate, services.settings)
-    return open_broker(follower.account_id, follower.broker, follower.simulate, services.settings, balance)
+    return risk.open_follower_broker(follower, services.settings)
 
 
 def run_clock(services: Services[B], now: datetime | None = None) -> int:
@@ -69,24 +65,31 @@ def tick(services: Services[B], group_id: str, follower: Follower, now: datetime
         liquidation_id = state.liquidation_id or f"clock#{trading_day(now).isoformat()}"
         risk.liquidate(store, _broker(services, follower), group_id, follower, liquidation_id)
         return
+    # Every write is conditional on the state read here: a copy the executor recorded meanwhile
+    # wins, and this follower is looked at again next minute.
+    current = state
     lock_passed = follower.locked_until is not None and follower.locked_until <= now
     if follower.state is FollowerState.LOCKED and lock_passed:
-        if store.lift_risk_lock(
-            group_id, account_id, now, outcome.state.model_copy(update={"liquidation_id": None})
-        ):
-            logger.info("risk lock lifted at the session start", extra={"account_id": account_id})
-            follower = follower.model_copy(update={"state": FollowerState.ACTIVE})
+        fresh = outcome.state.model_copy(update={"liquidation_id": None})
+        if not store.lift_risk_lock(group_id, account_id, now, fresh, expected=current):
+            return
+        logger.info("risk lock lifted at the session start", extra={"account_id": account_id})
+        follower, current = follower.model_copy(update={"state": FollowerState.ACTIVE}), fresh
     elif rolled:
-        store.save_risk_state(group_id, account_id, outcome.state)
+        if not store.save_risk_state(group_id, account_id, outcome.state, expected=current):
+            return
+        current = outcome.state
     breach = outcome.breach
     if breach is None:
         return
     if follower.state is not FollowerState.ACTIVE:
-        store.save_risk_state(group_id, account_id, outcome.state)  # flat-by seen: once a day
+        store.save_risk_state(group_id, account_id, outcome.state, expected=current)  # flat-by seen
         return
     liquidation_id = f"{breach.rule.value}#{trading_day(now).isoformat()}"
     marked = outcome.state.model_copy(update={"liquidation_id": liquidation_id})
-    if store.begin_liquidation(group_id, account_id, breach.reason, breach.locked_until, marked):
+    if store.begin_liquidation(
+        group_id, account_id, breach.reason, breach.locked_until, marked, expected=current
+    ):
         risk.count_breach(breach)
         risk.liquidate(store, _broker(services, follower), group_id, follower, liquidation_id)
 

@@ -6,6 +6,12 @@ Every state change is one conditional UpdateItem, so the breach flow (active →
 locked) moves forward only, whoever runs it (the executor, the scheduler, a redelivery).
 A copy that changes the risk state writes it in one transaction with the copy record: the count of
 trades and the copy's outcome are never out of step, even across a crash.
+
+Two writers share ``risk_state``: the executor (a copy) and the scheduler (session start, flat-by).
+Each write may name the state it read (``expected``); it then goes through only if the item still
+holds exactly that (a compare-and-set on the JSON string), so neither overwrites what the other
+wrote in between (a session start zeroing trades, a copy counting one). The scheduler gives way and
+tries again next minute; the executor records its copy alone (below).
 """
 
 from __future__ import annotations
@@ -31,12 +37,23 @@ _STATE = {"#state": "state"}
 RISK_LOCK_PREFIX = "risk: "
 
 
-def _follower_update(state: Any, breach: tuple[str, datetime | None] | None, now: datetime) -> dict[str, Any]:
+def _unchanged(expected: Any, values: dict[str, Any]) -> str:
+    """The condition that ``risk_state`` is still ``expected`` (none: any state)."""
+    if expected is None:
+        return ""
+    values[":read"] = {"S": risk_state_values(expected)}
+    return " AND risk_state = :read"
+
+
+def _follower_update(
+    state: Any, breach: tuple[str, datetime | None] | None, now: datetime, expected: Any = None
+) -> dict[str, Any]:
     values: dict[str, Any] = {":state": {"S": risk_state_values(state)}}
+    unchanged = _unchanged(expected, values)
     if breach is None:
         return {
             "UpdateExpression": "SET risk_state = :state",
-            "ConditionExpression": "attribute_exists(risk)",
+            "ConditionExpression": "attribute_exists(risk)" + unchanged,
             "ExpressionAttributeValues": values,
         }
     reason, locked_until = breach
@@ -56,7 +73,7 @@ def _follower_update(state: Any, breach: tuple[str, datetime | None] | None, now
         expression += " REMOVE locked_until"
     return {
         "UpdateExpression": expression,
-        "ConditionExpression": "attribute_exists(risk) AND #state = :active",
+        "ConditionExpression": "attribute_exists(risk) AND #state = :active" + unchanged,
         "ExpressionAttributeNames": _STATE,
         "ExpressionAttributeValues": values,
     }
@@ -70,14 +87,16 @@ class RiskStore(FollowerStore, CopyStore):
         record: CopyRecord,
         state: Any,
         breach: tuple[str, datetime | None] | None = None,
+        expected: Any = None,
     ) -> bool:
         """``record_copy`` and the follower's new ``risk_state`` in one transaction (2 items); with
         ``breach`` (lock reason, locked_until) the follower also moves active → liquidate_only.
 
-        Returns whether the follower update went through (False: its rules were removed or it was
-        no longer active meanwhile; the copy is recorded all the same). Raises CopyAlreadyFinal
+        Returns whether the follower update went through (False: its rules were removed, it was
+        no longer active, or its state was no longer ``expected`` meanwhile; the copy is recorded
+        all the same). Raises CopyAlreadyFinal
         when the copy is final already (nothing is written then)."""
-        follower_update = _follower_update(state, breach, self._clock())
+        follower_update = _follower_update(state, breach, self._clock(), expected)
         try:
             items: list[dict[str, Any]] = [
                 {
@@ -115,22 +134,33 @@ class RiskStore(FollowerStore, CopyStore):
             raise
         return True
 
-    def save_risk_state(self, group_id: str, account_id: str, state: Any) -> None:
-        """The follower's new risk state, while it still has rules (else nothing is written)."""
+    def save_risk_state(self, group_id: str, account_id: str, state: Any, expected: Any = None) -> bool:
+        """The follower's new risk state, while it still has rules and (given) still holds
+        ``expected``; False when nothing was written."""
+        values: dict[str, Any] = {":state": {"S": risk_state_values(state)}}
+        condition = "attribute_exists(risk)" + _unchanged(expected, values)
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=follower_key(group_id, account_id),
                 UpdateExpression="SET risk_state = :state",
-                ConditionExpression="attribute_exists(risk)",
-                ExpressionAttributeValues={":state": {"S": risk_state_values(state)}},
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
+            return False
+        return True
 
     def begin_liquidation(
-        self, group_id: str, account_id: str, reason: str, locked_until: datetime | None, state: Any
+        self,
+        group_id: str,
+        account_id: str,
+        reason: str,
+        locked_until: datetime | None,
+        state: Any,
+        expected: Any = None,
     ) -> bool:
         """active → liquidate_only, with the lock reason and ``locked_until`` it will end with and
         the state naming the breach. False when the follower was not active (nothing written)."""
@@ -147,9 +177,8 @@ class RiskStore(FollowerStore, CopyStore):
             expression += ", locked_until = :until"
         else:
             expression += " REMOVE locked_until"
-        return self._conditional(
-            group_id, account_id, expression, "#state = :active AND attribute_exists(risk)", values
-        )
+        condition = "#state = :active AND attribute_exists(risk)" + _unchanged(expected, values)
+        return self._conditional(group_id, account_id, expression, condition, values)
 
     def finish_liquidation(self, group_id: str, account_id: str) -> bool:
         """liquidate_only → locked, once the follower is flat. False when it was not liquidating."""
@@ -164,20 +193,24 @@ class RiskStore(FollowerStore, CopyStore):
             },
         )
 
-    def lift_risk_lock(self, group_id: str, account_id: str, now: datetime, state: Any) -> bool:
+    def lift_risk_lock(
+        self, group_id: str, account_id: str, now: datetime, state: Any, expected: Any = None
+    ) -> bool:
         """locked → active at a session start, when the lock's ``locked_until`` has passed; the new
-        session's state with it. False when there was no such lock."""
+        session's state with it. False when there was no such lock (or the state moved on)."""
+        values: dict[str, Any] = {
+            ":active": {"S": FollowerState.ACTIVE.value},
+            ":locked": {"S": FollowerState.LOCKED.value},
+            ":now": {"S": iso(now)},
+            ":state": {"S": risk_state_values(state)},
+        }
+        condition = "#state = :locked AND locked_until <= :now" + _unchanged(expected, values)
         return self._conditional(
             group_id,
             account_id,
             "SET #state = :active, risk_state = :state REMOVE lock_reason, locked_at, locked_until",
-            "#state = :locked AND locked_until <= :now",
-            {
-                ":active": {"S": FollowerState.ACTIVE.value},
-                ":locked": {"S": FollowerState.LOCKED.value},
-                ":now": {"S": iso(now)},
-                ":state": {"S": risk_state_values(state)},
-            },
+            condition,
+            values,
         )
 
     def reset_risk(self, group_id: str, account_id: str, state: Any) -> Follower:
