@@ -73,7 +73,9 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def run_overhead(args: argparse.Namespace, followers: int, events: int, profile: bool) -> dict[str, Any]:
+def run_overhead(
+    args: argparse.Namespace, followers: int, events: int, profile: bool, every_risk_rule: bool = False
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
         out = Path(tmp) / "overhead.json"
         command = [
@@ -91,6 +93,8 @@ def run_overhead(args: argparse.Namespace, followers: int, events: int, profile:
         ]
         if profile:
             command += ["--profile", str(args.out_dir / "profile_executor.txt")]
+        if every_risk_rule:
+            command.append("--every-risk-rule")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
         done = subprocess.run(
@@ -100,6 +104,17 @@ def run_overhead(args: argparse.Namespace, followers: int, events: int, profile:
             raise RuntimeError(f"bench.overhead exited {done.returncode}: {done.stderr.strip()[-2000:]}")
         result: dict[str, Any] = json.loads(out.read_text())
         return result
+
+
+def _copy_figures(overhead: dict[str, Any]) -> dict[str, Any]:
+    """What one copy costs the executor: own CPU, copier DynamoDB writes, AWS calls."""
+    per_copy = overhead["dynamodb_per_copy"]
+    return {
+        "executor_cpu_ms_per_copy": overhead["executor_per_copy"]["own_cpu_ms_median"],
+        "dynamodb_writes_per_copy": per_copy["write_items"].get("copier", 0.0),
+        "dynamodb_wru_per_copy": per_copy["wru"].get("copier", 0.0),
+        "aws_calls_per_copy": overhead["aws_calls_per_copy"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +159,14 @@ def main(argv: list[str] | None = None) -> int:
             results["paper_broker_dynamodb_wru_per_copy"] = per_copy["wru"].get("paper", 0.0)
             results["overhead_detail"] = overhead
             results.update(cost.compute(overhead, cost.load_prices(), cost.memory_sizes(), followers=10))
+            _say("[bench] overhead: the same with every risk rule on each follower")
+            ruled = run_overhead(
+                args, args.overhead_followers, args.overhead_events, profile=False, every_risk_rule=True
+            )
+            results["risk_overhead"] = {
+                label: _copy_figures(measured)
+                for label, measured in (("no_rules", overhead), ("every_rule", ruled))
+            }
             if not args.quick:
                 # How the per-copy figures grow with the group (the event item holds every copy).
                 _say("[bench] overhead: 20 events, 50 followers")

@@ -55,6 +55,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dynamodb-endpoint", default="")
     p.add_argument("--moto-endpoint", default="")
     p.add_argument("--profile", type=Path, default=None, help="write cProfile stats of the executor here")
+    p.add_argument(
+        "--every-risk-rule",
+        action="store_true",
+        help="followers with every risk rule on (none of which the bench's flat prices breach)",
+    )
     return p.parse_args(argv)
 
 
@@ -207,8 +212,26 @@ def _measure(handler: Any, event: dict[str, Any], context: Any) -> tuple[Any, Sa
     )
 
 
-def _create_group(admin_handler: Any, followers: int) -> tuple[str, str]:
-    """A group with ``followers`` followers, through the admin handler: (group id, webhook token)."""
+# Every rule of API.md "Risk" on, none breached by the bench's alternating 1-lot NQ at one price:
+# each copy reads all positions (max_position) and the account snapshot (loss rules), and writes
+# the risk state (trades counted) with its copy record.
+EVERY_RULE: dict[str, Any] = {
+    "starting_balance": 50000,
+    "max_position": 5,
+    "micro_weight": 0.1,
+    "max_trades_per_day": 100000,
+    "allowed_symbols": ["NQ", "MNQ"],
+    "trading_hours": {"start": "17:00", "end": "16:59"},
+    "daily_loss_limit": 1000,
+    "trailing_drawdown": 2000,
+    "drawdown_mode": "intraday",
+    "trailing_stop_at": 50100,
+}
+
+
+def _create_group(admin_handler: Any, followers: int, risk: dict[str, Any] | None = None) -> tuple[str, str]:
+    """A group with ``followers`` followers (with ``risk`` rules, if given), through the admin
+    handler: (group id, webhook token)."""
     from devstack.samples import Context, http_api_event
 
     def admin(method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -220,7 +243,10 @@ def _create_group(admin_handler: Any, followers: int) -> tuple[str, str]:
     assert created["status"] == 201, created
     group_id, token = created["body"]["group_id"], created["body"]["webhook_token"]
     for i in range(followers):
-        added = admin("POST", f"/groups/{group_id}/followers", {"account_id": f"F-{i:03d}"})
+        body: dict[str, Any] = {"account_id": f"F-{i:03d}"}
+        if risk is not None:
+            body["risk"] = risk
+        added = admin("POST", f"/groups/{group_id}/followers", body)
         assert added["status"] == 201, added
     return group_id, token
 
@@ -334,7 +360,9 @@ def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict
         profiler = cProfile.Profile(time.process_time)  # CPU time, not waiting
     tally = _Tally()
     with _stdout_to_temp_file():
-        group_id, token = _create_group(handlers.admin, args.followers)
+        group_id, token = _create_group(
+            handlers.admin, args.followers, EVERY_RULE if args.every_risk_rule else None
+        )
         sqs = plain_client("sqs", moto_endpoint)
         events = _EventRun(
             handlers, calls, sqs, _follower_queues(sqs, moto_endpoint, args.followers), profiler, tally

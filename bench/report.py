@@ -130,6 +130,16 @@ def markdown(results: dict[str, Any]) -> str:
         ("at 50 followers: copier WRU per copied order", wide.get("dynamodb_wru_per_copy", {}).get("copier")),
         ("at 50 followers: event item (bytes)", wide.get("event_item_bytes")),
     ]
+    for label, name in (("no_rules", "no risk rules"), ("every_rule", "every risk rule on")):
+        risk = results.get("risk_overhead", {}).get(label, {})
+        rows += [
+            (f"{name}: executor own CPU per copy (ms, median)", risk.get("executor_cpu_ms_per_copy")),
+            (f"{name}: copier DynamoDB writes per copy", risk.get("dynamodb_writes_per_copy")),
+            (f"{name}: copier DynamoDB WRU per copy", risk.get("dynamodb_wru_per_copy")),
+        ]
+        rows += [
+            (f"{name}: AWS calls per copy: {k}", v) for k, v in risk.get("aws_calls_per_copy", {}).items()
+        ]
     rows += [
         ("USD per million leader trades, 10 followers", results.get("usd_per_million_trades_n10")),
         ("… plus CloudWatch Logs ingestion", results.get("usd_per_million_trades_n10_with_logs")),

@@ -60,6 +60,9 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
         assert calls and all("." in name and _number(count) for name, count in calls.items()), calls
     for name in ("ingest", "admin", "executor", "baseline"):
         assert _number(results["import_ms"][name]), results["import_ms"]
+    for label in ("no_rules", "every_rule"):  # a copy's cost with and without risk rules
+        risk = results["risk_overhead"][label]
+        assert _number(risk["executor_cpu_ms_per_copy"]) and _number(risk["dynamodb_writes_per_copy"]), risk
 
     assert "| followers |" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "latency.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
