@@ -301,3 +301,18 @@ def test_check_catches_an_alarm_that_does_not_notify(template: dict[str, Any]) -
     props["TreatMissingData"] = "breaching"
     problems = required_alarm_problems(template)
     assert any("does not notify" in p for p in problems) and any("TreatMissingData" in p for p in problems)
+
+
+# The rules whose breach flattens and locks a follower (loss rules and the clock): each is a line.
+BREACHING_RULES = {RiskRule.DAILY_LOSS_LIMIT, RiskRule.TRAILING_DRAWDOWN, RiskRule.FLAT_BY}
+
+
+def test_dashboard_shows_risk_locks_by_every_breaching_rule_beside_followers_liquidated(
+    template: dict[str, Any],
+) -> None:
+    refs = [
+        ref for name, body in dashboard_bodies(template).items() for ref in dashboard_metrics(body, name)[0]
+    ]
+    shown = {dict(ref.dimensions).get("rule") for ref in refs if ref.name == "RiskLocks"}
+    assert {rule.value for rule in BREACHING_RULES} <= shown
+    assert any(ref.name == "FollowersLiquidated" for ref in refs)
