@@ -215,18 +215,11 @@ def _measure(handler: Any, event: dict[str, Any], context: Any) -> tuple[Any, Sa
 # Every rule of API.md "Risk" on, none breached by the bench's alternating 1-lot NQ at one price:
 # each copy reads all positions (max_position) and the account snapshot (loss rules), and writes
 # the risk state (trades counted) with its copy record.
-EVERY_RULE: dict[str, Any] = {
-    "starting_balance": 50000,
-    "max_position": 5,
-    "micro_weight": 0.1,
-    "max_trades_per_day": 100000,
-    "allowed_symbols": ["NQ", "MNQ"],
-    "trading_hours": {"start": "17:00", "end": "16:59"},
-    "daily_loss_limit": 1000,
-    "trailing_drawdown": 2000,
-    "drawdown_mode": "intraday",
-    "trailing_stop_at": 50100,
-}
+_OPENING_RULES: dict[str, Any] = {"max_position": 5, "micro_weight": 0.1, "max_trades_per_day": 100000}
+_OPENING_RULES |= {"allowed_symbols": ["NQ", "MNQ"], "trading_hours": {"start": "17:00", "end": "16:59"}}
+_LOSS_RULES: dict[str, Any] = {"starting_balance": 50000, "daily_loss_limit": 1000}
+_LOSS_RULES |= {"trailing_drawdown": 2000, "drawdown_mode": "intraday", "trailing_stop_at": 50100}
+EVERY_RULE = _OPENING_RULES | _LOSS_RULES
 
 
 def _create_group(admin_handler: Any, followers: int, risk: dict[str, Any] | None = None) -> tuple[str, str]:
