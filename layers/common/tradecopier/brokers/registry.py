@@ -71,8 +71,34 @@ def _cached_tradovate_broker(account_id: str, prefix: str, stored_at: str, crede
     return TradovateBroker(account_id, TradovateConfig.from_credentials(credentials))
 
 
+def _projectx_broker(account_id: str, simulate: Simulate | None, settings: BrokerSettings) -> BrokerAccount:
+    """The account's ProjectX adapter, rebuilt when its stored credentials change (their
+    ``stored_at``); its token and contract cache are shared per user and gateway anyway."""
+    from tradecopier.brokers.credentials import broker_credentials
+
+    credentials = broker_credentials(account_id, settings)
+    if credentials.broker not in (None, BrokerName.PROJECTX.value):
+        raise BrokerRejected(
+            f"the credentials stored for {account_id} are for {credentials.broker}, not projectx"
+        )
+    return _cached_projectx_broker(
+        account_id, settings.resource_prefix, credentials.stored_at or "", credentials
+    )
+
+
+@lru_cache(maxsize=1024)
+def _cached_projectx_broker(account_id: str, prefix: str, stored_at: str, credentials: Any) -> BrokerAccount:
+    from tradecopier.brokers.projectx import ProjectXBroker, ProjectXConfig
+
+    return ProjectXBroker(account_id, ProjectXConfig.from_credentials(credentials))
+
+
 BROKER_FACTORIES: Mapping[BrokerName, BrokerFactory] = MappingProxyType(
-    {BrokerName.PAPER: _paper_broker, BrokerName.TRADOVATE: _tradovate_broker}
+    {
+        BrokerName.PAPER: _paper_broker,
+        BrokerName.TRADOVATE: _tradovate_broker,
+        BrokerName.PROJECTX: _projectx_broker,
+    }
 )
 
 
@@ -80,8 +106,10 @@ def clear_cache() -> None:
     """Forget cached adapters (tests that switch tables or endpoints)."""
     _cached_paper_broker.cache_clear()
     _cached_tradovate_broker.cache_clear()
+    _cached_projectx_broker.cache_clear()
     from tradecopier.brokers.credentials import clear_cache as clear_credentials
     from tradecopier.brokers.http import clear_pool
+    from tradecopier.brokers.projectx.contracts import clear_contracts as clear_projectx_contracts
     from tradecopier.brokers.tokens import clear_tokens
     from tradecopier.brokers.tradovate.contracts import clear_contracts
 
@@ -89,3 +117,4 @@ def clear_cache() -> None:
     clear_pool()
     clear_tokens()
     clear_contracts()
+    clear_projectx_contracts()
