@@ -116,6 +116,12 @@ def fake_projectx() -> FakeProjectX:
     return fake
 
 
+def projectx_orders(fake: FakeProjectX) -> list[dict[str, Any]]:
+    """Every order the fake holds on the account (its own view, not the adapter's)."""
+    [account_id] = [a.id for a in fake._accounts.values() if a.name == PX_ACCOUNT]
+    return fake.orders(account_id)
+
+
 @pytest.fixture
 def projectx_fake() -> Iterator[FakeProjectX]:
     clear_cache()

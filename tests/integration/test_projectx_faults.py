@@ -11,7 +11,13 @@ import pytest
 
 from devstack import samples
 from devstack.brokers.projectx import FakeProjectX
-from tests.integration.test_broker_conformance import PX_ACCOUNT, PX_KEY, PX_USER, fake_projectx
+from tests.integration.test_broker_conformance import (
+    PX_ACCOUNT,
+    PX_KEY,
+    PX_USER,
+    fake_projectx,
+    projectx_orders,
+)
 from tests.integration.test_tradovate_faults import HEALTHY, copy_once, follower
 from tests.pipeline import Pipeline
 from tradecopier.brokers.projectx.parsing import symbol_of
@@ -51,15 +57,6 @@ def setup_group(pipeline: Pipeline, fake: FakeProjectX, **override: Any) -> tupl
     return group_id, token, symbol_of(fake.contract_id("NQ"))
 
 
-def fake_orders(fake: FakeProjectX) -> list[dict[str, Any]]:
-    (account,) = [a for a in fake_accounts(fake)]
-    return fake.orders(account)
-
-
-def fake_accounts(fake: FakeProjectX) -> list[int]:
-    return [a.id for a in fake._accounts.values()]
-
-
 def logins() -> int:
     return sum(cache.logins for key, cache in _caches.items() if key[0] == "projectx")
 
@@ -71,7 +68,7 @@ def test_a_copy_reaches_projectx_and_reads_back(pipeline: Pipeline, fake: FakePr
     assert pipeline.positions(PX) == {symbol: 2}
     orders = pipeline.orders(PX)
     assert [o["client_order_id"] for o in orders] == [copies[PX]["client_order_id"]]
-    assert [o["customTag"] for o in fake_orders(fake)] == [copies[PX]["client_order_id"]]
+    assert [o["customTag"] for o in projectx_orders(fake)] == [copies[PX]["client_order_id"]]
 
 
 @pytest.mark.parametrize(("kind", "delay"), [("timeout", 5.6), ("drop_after_apply", None)])
@@ -82,7 +79,7 @@ def test_timeout_after_the_broker_accepted_places_no_duplicate(
     fake.fail_next(PLACE, kind, delay=delay)  # type: ignore[arg-type]  # applied, the answer lost
     copies = copy_once(pipeline, group_id, token, samples.market("E-1", "L-1", symbol=symbol))
     assert copies[PX]["status"] == "placed", copies[PX]
-    assert len(fake_orders(fake)) == 1
+    assert len(projectx_orders(fake)) == 1
     assert pipeline.positions(PX) == {symbol: 2}
 
 
@@ -91,7 +88,7 @@ def test_rate_limit_then_success(pipeline: Pipeline, fake: FakeProjectX) -> None
     fake.fail_next(PLACE, "rate_limit")
     copies = copy_once(pipeline, group_id, token, samples.market("E-1", "L-1", symbol=symbol))
     assert copies[PX]["status"] == "placed" and copies[PX]["attempts"] == 2, copies[PX]
-    assert len(fake_orders(fake)) == 1 and pipeline.positions(PX) == {symbol: 2}
+    assert len(projectx_orders(fake)) == 1 and pipeline.positions(PX) == {symbol: 2}
 
 
 def test_token_expired_mid_run_is_renewed_by_one_login(pipeline: Pipeline, fake: FakeProjectX) -> None:
@@ -102,7 +99,7 @@ def test_token_expired_mid_run_is_renewed_by_one_login(pipeline: Pipeline, fake:
     copies = copy_once(pipeline, group_id, token, samples.market("E-2", "L-2", symbol=symbol))
     assert copies[PX]["status"] == "placed" and copies[PX]["attempts"] == 1, copies[PX]
     assert logins() == before + 1
-    assert len(fake_orders(fake)) == 2
+    assert len(projectx_orders(fake)) == 2
 
 
 def test_broker_down_past_the_last_attempt_locks_the_follower(pipeline: Pipeline, fake: FakeProjectX) -> None:
@@ -112,7 +109,7 @@ def test_broker_down_past_the_last_attempt_locks_the_follower(pipeline: Pipeline
     assert copies[PX]["status"] == "failed", copies[PX]
     state = follower(pipeline, group_id, PX)
     assert state["state"] == "locked" and "HTTP 500" in state["lock_reason"], state
-    assert fake_orders(fake) == []
+    assert projectx_orders(fake) == []
 
 
 def test_rejected_order_is_rejected_with_the_brokers_words(pipeline: Pipeline, fake: FakeProjectX) -> None:
