@@ -74,16 +74,20 @@ def _cached_tradovate_broker(account_id: str, prefix: str, stored_at: str, crede
 def _projectx_broker(account_id: str, simulate: Simulate | None, settings: BrokerSettings) -> BrokerAccount:
     """The account's ProjectX adapter, rebuilt when its stored credentials change (their
     ``stored_at``); its token and contract cache are shared per user and gateway anyway."""
-    from tradecopier.brokers.credentials import broker_credentials
-
-    credentials = broker_credentials(account_id, settings)
-    if credentials.broker not in (None, BrokerName.PROJECTX.value):
-        raise BrokerRejected(
-            f"the credentials stored for {account_id} are for {credentials.broker}, not projectx"
-        )
+    credentials = _credentials_for(account_id, settings, BrokerName.PROJECTX)
     return _cached_projectx_broker(
         account_id, settings.resource_prefix, credentials.stored_at or "", credentials
     )
+
+
+def _credentials_for(account_id: str, settings: BrokerSettings, broker: BrokerName) -> Any:
+    """The account's stored credentials, refused when they are for another broker."""
+    from tradecopier.brokers.credentials import broker_credentials
+
+    stored = broker_credentials(account_id, settings)
+    if stored.broker in (None, broker.value):
+        return stored
+    raise BrokerRejected(f"the credentials stored for {account_id} are for {stored.broker}, not {broker}")
 
 
 @lru_cache(maxsize=1024)

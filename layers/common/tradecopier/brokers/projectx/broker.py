@@ -51,19 +51,20 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _wire_price(value: Decimal | None, symbol: str) -> float | None:
-    return None if value is None else float(round_to_tick(value, symbol))
-
-
 class ProjectXBroker:
-    """One ProjectX account (``config.broker_account``: its name or numeric id)."""
+    """One ProjectX account (``config.broker_account``: its name or numeric id); ``http``
+    defaults to the shared client of the config's user (token cached per environment)."""
 
     def __init__(self, account_id: str, config: ProjectXConfig, http: ProjectXHttp | None = None) -> None:
-        self.account_id = account_id
-        self.config = config
-        self.http = http or connect(config)
+        self.account_id, self.config = account_id, config
+        self.http = http if http is not None else connect(config)
         self.contracts = Contracts(self.http)
-        self._account: TradingAccount | None = None
+        self._account: TradingAccount | None = None  # found on first use (Account/search)
+
+    @staticmethod
+    def _price(value: Decimal | None, symbol: str) -> float | None:
+        """A price on the wire: rounded to the tick (BROKERS.md), a JSON number."""
+        return None if value is None else float(round_to_tick(value, symbol))
 
     # --- the account ------------------------------------------------------------------------
 
@@ -167,8 +168,8 @@ class ProjectXBroker:
             "type": kind,
             "side": SIDE_WIRE[order.side],
             "size": order.qty,
-            "limitPrice": _wire_price(order.limit_price, order.symbol),
-            "stopPrice": _wire_price(order.stop_price, order.symbol),
+            "limitPrice": self._price(order.limit_price, order.symbol),
+            "stopPrice": self._price(order.stop_price, order.symbol),
             "customTag": parsing.custom_tag_of(order.client_order_id),
         }
         return body
@@ -264,9 +265,9 @@ class ProjectXBroker:
             "size": command.qty or current.qty,
         }
         if command.limit_price is not None:
-            body["limitPrice"] = _wire_price(command.limit_price, current.symbol)
+            body["limitPrice"] = self._price(command.limit_price, current.symbol)
         if command.stop_price is not None:
-            body["stopPrice"] = _wire_price(command.stop_price, current.symbol)
+            body["stopPrice"] = self._price(command.stop_price, current.symbol)
         try:
             self.http.post("Order/modify", body)
         except BrokerTimeout as timeout:
