@@ -49,8 +49,9 @@ def test_a_leader_event_is_copied_onto_a_projectx_follower(api: Api, gateway: Fa
     assert stored["broker"] == "projectx" and "api_key" not in stored
     assert api.ok("GET", f"/accounts/{px}/connection")["status"] == "connected"
     group_id, token, leader = api.group()
-    api.follower(group_id, px, broker="projectx")
-    api.follower(group_id, paper)
+    # No staleness limit: on a loaded machine the local stack can take longer than the default 10 s.
+    api.follower(group_id, px, broker="projectx", max_delay_ms=None)
+    api.follower(group_id, paper, max_delay_ms=None)
 
     event_id = uid("E")
     assert api.send(group_id, token, market(event_id, "L-1", symbol=symbol)).status_code == 202
