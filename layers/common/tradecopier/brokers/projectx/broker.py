@@ -40,7 +40,7 @@ from tradecopier.brokers.projectx.enums import (
     TERMINAL,
 )
 from tradecopier.brokers.projectx.http import ProjectXHttp
-from tradecopier.brokers.projectx.schemas import Order, PlaceOrderResponse, Position, Trade, TradingAccount
+from tradecopier.brokers.projectx.schemas import Order, PlaceOrderResponse, Position, TradingAccount
 from tradecopier.domain.enums import Leg, OrderStatus
 from tradecopier.domain.instruments import round_to_tick
 from tradecopier.domain.orders import CancelOrder, FlattenPosition, FollowerOrder, ModifyOrder
@@ -134,13 +134,6 @@ class ProjectXBroker:
         return (
             BrokerPosition(symbol=symbol, qty=0) if found is None else parsing.broker_position(found, symbol)
         )
-
-    def trades(self, since: datetime) -> list[Trade]:
-        body = self.http.post(
-            "Trade/search",
-            {"accountId": self.account.id, "startTimestamp": _stamp(since), "endTimestamp": None},
-        )
-        return [Trade.model_validate(row) for row in body.get("trades") or []]
 
     def snapshot(self) -> AccountSnapshot:
         """``balance`` from ``Account/search`` (read fresh: it moves with every fill). ProjectX's
