@@ -1,6 +1,6 @@
 """The same tests through the ``BrokerAccount`` interface for every adapter: paper (DynamoDB
-Local) and Tradovate (against ``devstack.brokers.tradovate.FakeTradovate`` over real sockets).
-ProjectX joins the ``venue`` fixture when its adapter lands."""
+Local), Tradovate (against ``devstack.brokers.tradovate.FakeTradovate``) and ProjectX (against
+``devstack.brokers.projectx.FakeProjectX``), both fakes over real sockets."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 
+from devstack.brokers.projectx import FakeProjectX
 from devstack.brokers.tradovate import FakeTradovate
 from tradecopier import aws
 from tradecopier.brokers.base import BrokerAccount, BrokerRejected, BrokerUnreachable
 from tradecopier.brokers.credentials import BrokerCredentials
 from tradecopier.brokers.paper.broker import PaperBroker
 from tradecopier.brokers.paper.store import PaperStore
+from tradecopier.brokers.projectx import ProjectXBroker, ProjectXConfig
+from tradecopier.brokers.projectx.parsing import symbol_of
 from tradecopier.brokers.registry import clear_cache
 from tradecopier.brokers.tradovate import TradovateBroker, TradovateConfig
 from tradecopier.domain.enums import Leg, OrderStatus, Side, Simulate
@@ -89,6 +92,68 @@ def _tradovate(fake: FakeTradovate) -> Venue:
     return Venue("tradovate", broker, symbol, lambda p: fake.set_market_price(symbol, float(p)), reject, fail)
 
 
+PX_USER, PX_KEY, PX_ACCOUNT = "trader1", "px-key-1", "50KTC-V2-645601-97590973"
+
+
+def projectx_credentials(base_url: str, **extra: Any) -> BrokerCredentials:
+    values = {
+        "broker": "projectx",
+        "api_url": base_url,
+        "username": PX_USER,
+        "api_key": PX_KEY,
+        "broker_account": PX_ACCOUNT,
+        **extra,
+    }
+    return BrokerCredentials.model_validate(values)
+
+
+def fake_projectx() -> FakeProjectX:
+    """A started fake with one user and one account in Auto OCO Brackets mode (brackets allowed)."""
+    fake = FakeProjectX()
+    fake.add_user(PX_USER, PX_KEY)
+    fake.add_account(PX_USER, PX_ACCOUNT, balance=50_000, auto_oco=True)
+    fake.start()
+    return fake
+
+
+def projectx_orders(fake: FakeProjectX) -> list[dict[str, Any]]:
+    """Every order the fake holds on the account (its own view, not the adapter's)."""
+    [account_id] = [a.id for a in fake._accounts.values() if a.name == PX_ACCOUNT]
+    return fake.orders(account_id)
+
+
+@pytest.fixture
+def projectx_fake() -> Iterator[FakeProjectX]:
+    clear_cache()
+    fake = fake_projectx()
+    yield fake
+    fake.stop()
+    clear_cache()
+
+
+def _projectx(fake: FakeProjectX) -> Venue:
+    contract_id = fake.contract_id("NQ")
+    fake.set_market_price(contract_id, PRICE)
+    broker = ProjectXBroker(ACCOUNT, ProjectXConfig.from_credentials(projectx_credentials(fake.base_url)))
+
+    def reject() -> BrokerAccount:
+        fake.set_market_open(False)
+        return broker
+
+    def fail() -> BrokerAccount:
+        fake.fail_next("/api/Order/place", "http500")
+        return broker
+
+    return Venue(
+        "projectx",
+        broker,
+        symbol_of(contract_id),
+        lambda p: fake.set_market_price(contract_id, p),
+        reject,
+        fail,
+    )
+
+
 def _paper(settings: ExecutorSettings) -> Venue:
     store = PaperStore(settings.paper_table_name)
     broker = PaperBroker(ACCOUNT, store)
@@ -108,7 +173,7 @@ def _paper(settings: ExecutorSettings) -> Venue:
     )
 
 
-@pytest.fixture(params=["paper", "tradovate"])
+@pytest.fixture(params=["paper", "tradovate", "projectx"])
 def venue(request: pytest.FixtureRequest) -> Iterator[Venue]:
     if request.param == "paper":
         request.getfixturevalue("copier_env")
@@ -117,6 +182,8 @@ def venue(request: pytest.FixtureRequest) -> Iterator[Venue]:
         # The paper venue needs only its table; the prefix is what the executor's template would set.
         yield _paper(ExecutorSettings.from_env({**os.environ, "RESOURCE_PREFIX": "conformance"}))
         aws.clear_clients("dynamodb")
+    elif request.param == "projectx":
+        yield _projectx(request.getfixturevalue("projectx_fake"))
     else:
         yield _tradovate(request.getfixturevalue("tradovate_fake"))
 
@@ -237,6 +304,9 @@ def test_rejected_is_a_business_no_with_the_brokers_words(venue: Venue) -> None:
     assert rejected.value.reason
     if venue.name == "tradovate":
         assert "MaxPosLimitReached" in rejected.value.reason
+    if venue.name == "projectx":
+        assert "Outside of trading hours." in rejected.value.reason
+        assert "errorCode 5 OutsideTradingHours" in rejected.value.reason
     assert venue.broker.position(venue.symbol).qty == 0
 
 

@@ -657,7 +657,11 @@ def test_open_broker_gives_a_cached_paper_broker_per_account_and_simulate() -> N
     assert open_broker("EVAL-2", BrokerName.PAPER, None, SETTINGS) is not first
 
 
-def test_open_broker_refuses_a_broker_without_adapter() -> None:
+def test_open_broker_refuses_a_broker_without_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tradecopier.brokers import registry
+
+    without = {name: f for name, f in BROKER_FACTORIES.items() if name is not BrokerName.PROJECTX}
+    monkeypatch.setattr(registry, "BROKER_FACTORIES", without)
     with pytest.raises(UnsupportedBroker, match="no adapter for broker 'projectx'") as refused:
         open_broker(ACCOUNT, BrokerName.PROJECTX, None, SETTINGS)
     assert isinstance(refused.value, BrokerRejected)
@@ -671,8 +675,7 @@ def test_registry_paper_broker_uses_the_settings_table(client: DynamoDBClient) -
 
 
 def test_every_broker_has_a_factory_and_declares_its_capabilities() -> None:
-    # ProjectX is a BrokerName (credentials can be stored) whose adapter lands separately.
-    assert set(BROKER_FACTORIES) == set(BrokerName) - {BrokerName.PROJECTX} == set(BROKER_CAPABILITIES)
+    assert set(BROKER_FACTORIES) == set(BrokerName) == set(BROKER_CAPABILITIES)
     assert BROKER_CAPABILITIES[BrokerName.PAPER] == BrokerCapabilities(
         native_brackets=True, modify_in_place=True, lookup_by_client_order_id=True, simulated_market=True
     )

@@ -196,6 +196,13 @@ BROKER_CAPABILITIES: Mapping[BrokerName, BrokerCapabilities] = MappingProxyType(
             lookup_by_client_order_id=True,
             simulated_market=True,
         ),
+        # stopLossBracket / takeProfitBracket in signed ticks (Auto OCO mode); Order/modify keeps
+        # the orderId; lookup by customTag through Order/search.
+        BrokerName.PROJECTX: BrokerCapabilities(
+            native_brackets=True,
+            modify_in_place=True,
+            lookup_by_client_order_id=True,
+        ),
         # placeOSO legs OCO once the entry fills; modifyorder adds a version to the same order;
         # lookup by reconciliation (orderVersion.text carries the client order id).
         BrokerName.TRADOVATE: BrokerCapabilities(

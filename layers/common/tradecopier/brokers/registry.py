@@ -87,8 +87,38 @@ def _cached_tradovate_broker(account_id: str, prefix: str, stored_at: str, crede
     return TradovateBroker(account_id, TradovateConfig.from_credentials(credentials))
 
 
+def _projectx_broker(account_id: str, simulate: Simulate | None, settings: BrokerSettings) -> BrokerAccount:
+    """The account's ProjectX adapter, rebuilt when its stored credentials change (their
+    ``stored_at``); its token and contract cache are shared per user and gateway anyway."""
+    credentials = _credentials_for(account_id, settings, BrokerName.PROJECTX)
+    return _cached_projectx_broker(
+        account_id, settings.resource_prefix, credentials.stored_at or "", credentials
+    )
+
+
+def _credentials_for(account_id: str, settings: BrokerSettings, broker: BrokerName) -> Any:
+    """The account's stored credentials, refused when they are for another broker."""
+    from tradecopier.brokers.credentials import broker_credentials
+
+    stored = broker_credentials(account_id, settings)
+    if stored.broker in (None, broker.value):
+        return stored
+    raise BrokerRejected(f"the credentials stored for {account_id} are for {stored.broker}, not {broker}")
+
+
+@lru_cache(maxsize=1024)
+def _cached_projectx_broker(account_id: str, prefix: str, stored_at: str, credentials: Any) -> BrokerAccount:
+    from tradecopier.brokers.projectx import ProjectXBroker, ProjectXConfig
+
+    return ProjectXBroker(account_id, ProjectXConfig.from_credentials(credentials))
+
+
 BROKER_FACTORIES: Mapping[BrokerName, BrokerFactory] = MappingProxyType(
-    {BrokerName.PAPER: _paper_broker, BrokerName.TRADOVATE: _tradovate_broker}
+    {
+        BrokerName.PAPER: _paper_broker,
+        BrokerName.TRADOVATE: _tradovate_broker,
+        BrokerName.PROJECTX: _projectx_broker,
+    }
 )
 
 
@@ -96,8 +126,10 @@ def clear_cache() -> None:
     """Forget cached adapters (tests that switch tables or endpoints)."""
     _cached_paper_broker.cache_clear()
     _cached_tradovate_broker.cache_clear()
+    _cached_projectx_broker.cache_clear()
     from tradecopier.brokers.credentials import clear_cache as clear_credentials
     from tradecopier.brokers.http import clear_pool
+    from tradecopier.brokers.projectx.contracts import clear_contracts as clear_projectx_contracts
     from tradecopier.brokers.tokens import clear_tokens
     from tradecopier.brokers.tradovate.contracts import clear_contracts
 
@@ -105,3 +137,4 @@ def clear_cache() -> None:
     clear_pool()
     clear_tokens()
     clear_contracts()
+    clear_projectx_contracts()
