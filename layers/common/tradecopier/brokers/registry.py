@@ -60,15 +60,26 @@ def _tradovate_broker(account_id: str, simulate: Simulate | None, settings: Brok
             f"the credentials stored for {account_id} are for {credentials.broker}, not tradovate"
         )
     return _cached_tradovate_broker(
-        account_id, settings.resource_prefix, credentials.stored_at or "", credentials
+        account_id,
+        settings.resource_prefix,
+        credentials.stored_at or "",
+        credentials,
+        settings.copier_table_name,
+        settings.broker_token_key_id,
     )
 
 
 @lru_cache(maxsize=1024)
-def _cached_tradovate_broker(account_id: str, prefix: str, stored_at: str, credentials: Any) -> BrokerAccount:
+def _cached_tradovate_broker(
+    account_id: str, prefix: str, stored_at: str, credentials: Any, table: str, token_key: str | None
+) -> BrokerAccount:
+    """The token is shared through the copier table when a key seals it (``tradovate.lease``)."""
     from tradecopier.brokers.tradovate import TradovateBroker, TradovateConfig
+    from tradecopier.brokers.tradovate.sealing import KmsSealer
+    from tradecopier.brokers.tradovate.store import TokenStore
 
-    return TradovateBroker(account_id, TradovateConfig.from_credentials(credentials))
+    shared = None if token_key is None else (TokenStore(table), KmsSealer(token_key))
+    return TradovateBroker(account_id, TradovateConfig.from_credentials(credentials), shared=shared)
 
 
 BROKER_FACTORIES: Mapping[BrokerName, BrokerFactory] = MappingProxyType(
