@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 
 from tradecopier import aws
+from tradecopier.brokers.credentials import unlogged
 
 PURPOSE = "tradovate-token"
 
@@ -36,15 +37,19 @@ class KmsSealer:
         return self._client_override or aws.client("kms")
 
     def seal(self, value: SecretStr, item: str) -> bytes:
-        answer = self._client.encrypt(
-            KeyId=self.key_id,
-            Plaintext=value.get_secret_value().encode(),
-            EncryptionContext={"purpose": PURPOSE, "item": item},
-        )
+        with unlogged():  # botocore logs request bodies at DEBUG: this one carries the token
+            answer = self._client.encrypt(
+                KeyId=self.key_id,
+                Plaintext=value.get_secret_value().encode(),
+                EncryptionContext={"purpose": PURPOSE, "item": item},
+            )
         return bytes(answer["CiphertextBlob"])
 
     def open(self, sealed: bytes, item: str) -> SecretStr:
-        answer = self._client.decrypt(
-            KeyId=self.key_id, CiphertextBlob=sealed, EncryptionContext={"purpose": PURPOSE, "item": item}
-        )
+        with unlogged():  # ... and this response
+            answer = self._client.decrypt(
+                KeyId=self.key_id,
+                CiphertextBlob=sealed,
+                EncryptionContext={"purpose": PURPOSE, "item": item},
+            )
         return SecretStr(bytes(answer["Plaintext"]).decode())
