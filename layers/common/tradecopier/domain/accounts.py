@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt
 
@@ -20,6 +20,24 @@ DEFAULT_MAX_DELAY_MS = 10_000
 class Account(StrictModel):
     account_id: AccountId
     broker: BrokerName = BrokerName.PAPER
+
+
+ConnectionStatus = Literal["connected", "auth_failed", "account_not_found", "unreachable"]
+
+
+class ConnectionState(StrictModel):
+    """A real-broker account's last known connection status: from the latest
+    ``GET /accounts/{id}/connection`` or the executor's latest broker call that changed it."""
+
+    status: ConnectionStatus
+    checked_at: datetime
+    detail: str | None = None
+
+
+class Leader(Account):
+    """A group's leader as shown: the account, and its last known connection (null for paper)."""
+
+    connection: ConnectionState | None = None
 
 
 class FollowerSettings(StrictModel):
@@ -39,6 +57,9 @@ class Follower(FollowerSettings):
     state: FollowerState = FollowerState.ACTIVE
     lock_reason: str | None = None
     locked_at: datetime | None = None
+    connection: ConnectionState | None = Field(
+        default=None, description="last known status at a real broker; null for paper"
+    )
 
     @property
     def is_locked(self) -> bool:
@@ -53,7 +74,7 @@ class Follower(FollowerSettings):
 class Group(StrictModel):
     group_id: GroupId
     name: str
-    leader: Account
+    leader: Leader
     followers: list[Follower] = Field(default_factory=list)
     created_at: datetime
 

@@ -3,6 +3,7 @@ provisioning state (read with its group in one Query, see ``groups``)."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from tradecopier.dal.copier.keys import claim_key, follower_key, group_key, iso,
 from tradecopier.dal.copier.queues import queue_item
 from tradecopier.dal.copier.table import TableAccess, is_condition_failure
 from tradecopier.dal.dynamodb import from_item, to_attr, to_item
-from tradecopier.domain.accounts import Follower
+from tradecopier.domain.accounts import ConnectionState, Follower
 from tradecopier.domain.enums import AccountRole, FollowerState
 
 
@@ -41,7 +42,14 @@ FOLLOWER_FIELDS = (
     "state",
     "lock_reason",
     "locked_at",
+    "connection",
 )
+
+
+def connection_attr(state: ConnectionState) -> dict[str, Any]:
+    """A connection state as a DynamoDB map (``checked_at`` as ``iso`` text)."""
+    values = {"status": state.status, "checked_at": iso(state.checked_at), "detail": state.detail}
+    return {"M": to_item(values)}
 
 
 def follower_from(values: dict[str, Any]) -> Follower:
@@ -64,7 +72,7 @@ def follower_item_from(values: dict[str, Any]) -> FollowerItem:
 
 
 def _follower_values(follower: Follower) -> dict[str, Any]:
-    values = follower.model_dump(mode="python")
+    values = follower.model_dump(mode="python", exclude={"connection"})
     values["locked_at"] = iso(follower.locked_at) if follower.locked_at else None
     return {key: (value.value if hasattr(value, "value") else value) for key, value in values.items()}
 
@@ -157,26 +165,43 @@ class FollowerStore(TableAccess):
         return follower_from(from_item(result["Attributes"]))
 
     def lock_follower(
-        self, group_id: str, account_id: str, reason: str, *, keep_existing: bool = False
+        self,
+        group_id: str,
+        account_id: str,
+        reason: str,
+        *,
+        keep_existing: bool = False,
+        connection: ConnectionState | None = None,
     ) -> Follower:
-        """Locks the follower. ``keep_existing`` keeps an earlier lock's reason (executor auto-lock)."""
+        """Locks the follower. ``keep_existing`` keeps an earlier lock's reason (executor auto-lock);
+        ``connection``: the broker status that caused it, in the same write."""
         expression = "SET #state = :locked, lock_reason = :reason, locked_at = :at"
         if keep_existing:
             expression = (
                 "SET #state = :locked, lock_reason = if_not_exists(lock_reason, :reason), "
                 "locked_at = if_not_exists(locked_at, :at)"
             )
-        return self._update_follower(
-            group_id,
-            account_id,
-            expression,
-            {"#state": "state"},
-            {
-                ":locked": {"S": FollowerState.LOCKED.value},
-                ":reason": {"S": reason},
-                ":at": {"S": iso(self._clock())},
-            },
-        )
+        values = {
+            ":locked": {"S": FollowerState.LOCKED.value},
+            ":reason": {"S": reason},
+            ":at": {"S": iso(self._clock())},
+        }
+        if connection is not None:
+            expression += ", #connection = :connection"
+            values[":connection"] = connection_attr(connection)
+        names = {"#state": "state", **({"#connection": "connection"} if connection else {})}
+        return self._update_follower(group_id, account_id, expression, names, values)
+
+    def record_follower_connection(self, group_id: str, account_id: str, state: ConnectionState) -> None:
+        """The follower's last known broker status (one UpdateItem; nothing if it was removed)."""
+        with suppress(ItemMissing):
+            self._update_follower(
+                group_id,
+                account_id,
+                "SET #connection = :connection",
+                {"#connection": "connection"},
+                {":connection": connection_attr(state)},
+            )
 
     def unlock_follower(self, group_id: str, account_id: str) -> Follower:
         return self._update_follower(
