@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from tradecopier.domain.enums import AccountRole, BrokerName, CopyMode, FollowerState, Rounding, Simulate
 from tradecopier.domain.symbols import SymbolMap
@@ -77,6 +77,14 @@ class Group(StrictModel):
     leader: Leader
     followers: list[Follower] = Field(default_factory=list)
     created_at: datetime
+
+    @field_validator("leader", mode="before")
+    @classmethod
+    def _leader_from_account(cls, value: Any) -> Any:
+        """A plain ``Account`` (a request's leader) becomes a ``Leader`` with no known connection."""
+        if isinstance(value, Account) and not isinstance(value, Leader):
+            return Leader(account_id=value.account_id, broker=value.broker)
+        return value
 
 
 class AccountClaim(StrictModel):
