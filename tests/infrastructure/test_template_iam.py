@@ -497,3 +497,29 @@ def test_broker_secrets_admin_writes_them_and_executor_only_reads_them(template:
         assert resources == {
             "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/brokers/*"
         }
+
+
+def test_shared_broker_tokens_key_is_used_only_for_sealing_tokens(template: dict[str, Any]) -> None:
+    """The Tradovate token item is sealed with the stack's token key: the admin and executor
+    functions (which hold the credentials anyway) may Encrypt/Decrypt with it, only with the
+    token purpose in the encryption context; ingest never; nobody may use any other key."""
+
+    def kms_statements(function: str) -> list[dict[str, Any]]:
+        return [
+            s
+            for s in _policy_statements(template, function)
+            if any(str(a).startswith("kms:") for a in _as_list(s["Action"]))
+        ]
+
+    for function in ("AdminFunction", "ExecutorFunction"):
+        (statement,) = kms_statements(function)
+        assert sorted(_as_list(statement["Action"])) == ["kms:Decrypt", "kms:Encrypt"]
+        assert statement["Resource"] == {"Fn::GetAtt": ["BrokerTokensKey", "Arn"]}
+        assert statement["Condition"] == {
+            "StringEquals": {"kms:EncryptionContext:purpose": "tradovate-token"}
+        }
+        variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert variables["BROKER_TOKEN_KEY_ID"] == {"Fn::GetAtt": ["BrokerTokensKey", "Arn"]}
+    assert not kms_statements("IngestFunction")
+    key = template["Resources"]["BrokerTokensKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True

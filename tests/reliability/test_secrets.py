@@ -396,3 +396,65 @@ def test_stored_credentials_never_reach_answers_logs_or_tables(
     at = everything.find(SECRET_VALUE)
     assert at < 0, everything[max(0, at - 600) : at + 100]
     assert "DEMO1" in everything  # the metadata is shown
+
+
+def test_shared_tradovate_tokens_never_reach_answers_logs_metrics_or_tables_unsealed(
+    pipeline: Any,
+    pipeline_env: Any,
+    moto_endpoint: str,
+    all_logs: LogCapture,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The access token shared through the copier table (``brokers/tradovate/lease.py``): a
+    connection check, a copy, a 401 and its re-login, at DEBUG — no token value (nor its base64,
+    as a KMS request would carry it) in any answer, log line, metric or table item."""
+    from devstack.brokers.tradovate import FakeTradovate
+    from tradecopier.brokers.registry import clear_cache
+    from tradecopier.logic.services import reset_services
+
+    key = boto3.client("kms", endpoint_url=moto_endpoint).create_key()["KeyMetadata"]["Arn"]
+    monkeypatch.setenv("BROKER_TOKEN_KEY_ID", key)
+    reset_services()
+    clear_cache()
+    fake = FakeTradovate()
+    user = fake.add_user("alice", "pw-1", app_id="copier", cid=8, sec="s3cr3t")
+    fake.add_account(user, "DEMO3701228")
+    fake.start()
+    try:
+        symbol = str(fake.contract("NQ")["name"])
+        fake.set_market_price(symbol, 21450.25)
+        body = {
+            "broker": "tradovate",
+            "api_url": fake.base_url,
+            "username": "alice",
+            "password": "pw-1",
+            "app_id": "copier",
+            "cid": 8,
+            "sec": "s3cr3t",
+            "broker_account": "DEMO3701228",
+        }
+        answers = [pipeline.call("PUT", "/accounts/TV-T/credentials", body).body]
+        answers.append(pipeline.call("GET", "/accounts/TV-T/connection").body)
+        group_id, token = pipeline.create_group()
+        pipeline.add_follower(group_id, "TV-T", broker="tradovate")
+        pipeline.send(group_id, token, **market("E-t1", symbol=symbol))
+        pipeline.deliver()
+        fake.expire_tokens()  # the next call gets a 401: one re-login, a new token shared
+        pipeline.send(group_id, token, **market("E-t2", "L-t2", symbol=symbol))
+        pipeline.deliver()
+        for event_id in ("E-t1", "E-t2"):
+            answers.append(pipeline.call("GET", f"/groups/{group_id}/events/{event_id}").body)
+        issued = list(fake._tokens)  # every access token the fake handed out
+    finally:
+        fake.stop()
+        clear_cache()
+    assert len(issued) >= 2 and all(a["copies"][0]["status"] == "placed" for a in answers[-2:]), answers
+    captured = capfd.readouterr()
+    tables = json.dumps(scan_all(boto3.client("dynamodb"), pipeline_env.copier), default=str)
+    everything = "\n".join([json.dumps(answers), all_logs.text(), captured.out, captured.err, tables])
+    assert "TVTOKEN#" in tables  # the item is there, sealed
+    for value in issued:
+        for form in (value, base64.b64encode(value.encode()).decode()):
+            at = everything.find(form)
+            assert at < 0, everything[max(0, at - 600) : at + 100]

@@ -94,6 +94,7 @@ def test_concurrent_first_use_builds_one_client(monkeypatch: pytest.MonkeyPatch)
     [
         ("dynamodb", 5, 4, False),  # the hot paths' data layer: no client-side validation
         ("secretsmanager", 5, 2, True),
+        ("kms", 5, 2, True),  # sealing a shared broker token: inline in a copy, so short
         ("sns", 10, 4, True),
         ("sqs", 10, 4, True),
         ("lambda", 10, 4, True),

@@ -102,6 +102,7 @@ def test_each_function_reads_only_its_own_fields() -> None:
         "paper_table_name",
         "resource_prefix",
         "follower_max_receive_count",
+        "broker_token_key_id",
     }
     assert set(AdminSettings.model_fields) > set(ExecutorSettings.model_fields) | {"max_body_bytes"}
 

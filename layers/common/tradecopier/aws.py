@@ -46,6 +46,7 @@ _BY_SERVICE: dict[str, tuple[int, int, bool]] = {
     # costs CPU on the hot path for nothing.
     "dynamodb": (5, 4, False),
     "secretsmanager": (5, 2, True),  # broker credentials, read once per TTL (brokers/credentials.py)
+    "kms": (5, 2, True),  # the shared Tradovate token, once per new token (tradovate/sealing.py)
 }
 
 _clients: dict[str, Any] = {}

@@ -64,6 +64,9 @@ class BrokerSettings(Settings):
 
     paper_table_name: str = Field(min_length=3)
     resource_prefix: str = Field(min_length=1, max_length=40)  # the stack name; names secrets too
+    # The KMS key sealing shared Tradovate tokens in the copier table (brokers/tradovate/sealing.py);
+    # unset: each execution environment keeps its own token (never stored unsealed).
+    broker_token_key_id: str | None = Field(default=None, min_length=1)
 
 
 class IngestSettings(ApiSettings):

@@ -152,6 +152,10 @@ def _unlogged() -> Iterator[None]:
         _fetching.active = False
 
 
+unlogged = _unlogged
+"""Around any AWS call whose request or response carries a secret (a KMS-sealed broker token too)."""
+
+
 # --- the store -------------------------------------------------------------------------------
 
 

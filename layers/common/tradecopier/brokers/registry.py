@@ -68,28 +68,36 @@ def _tradovate_broker(
 ) -> BrokerAccount:
     """The account's Tradovate adapter, rebuilt when its stored credentials change (their
     ``stored_at``); its token and contract cache are shared per user and REST base anyway."""
-    from tradecopier.brokers.credentials import broker_credentials
-
-    credentials = broker_credentials(account_id, settings)
-    if credentials.broker not in (None, BrokerName.TRADOVATE.value):
-        raise BrokerRejected(
-            f"the credentials stored for {account_id} are for {credentials.broker}, not tradovate"
-        )
+    credentials = _credentials_for(account_id, settings, BrokerName.TRADOVATE)
     return _cached_tradovate_broker(
-        account_id, settings.resource_prefix, credentials.stored_at or "", credentials
+        account_id,
+        settings.resource_prefix,
+        credentials.stored_at or "",
+        credentials,
+        settings.copier_table_name,
+        settings.broker_token_key_id,
     )
 
 
 @lru_cache(maxsize=1024)
-def _cached_tradovate_broker(account_id: str, prefix: str, stored_at: str, credentials: Any) -> BrokerAccount:
+def _cached_tradovate_broker(
+    account_id: str, prefix: str, stored_at: str, credentials: Any, table: str, token_key: str | None
+) -> BrokerAccount:
+    """The token is shared through the copier table when a key seals it (``tradovate.lease``)."""
     from tradecopier.brokers.tradovate import TradovateBroker, TradovateConfig
+    from tradecopier.brokers.tradovate.sealing import KmsSealer
+    from tradecopier.brokers.tradovate.store import TokenStore
 
-    return TradovateBroker(account_id, TradovateConfig.from_credentials(credentials))
+    shared = None if token_key is None else (TokenStore(table), KmsSealer(token_key))
+    return TradovateBroker(account_id, TradovateConfig.from_credentials(credentials), shared=shared)
 
 
-def _projectx_broker(account_id: str, simulate: Simulate | None, settings: BrokerSettings) -> BrokerAccount:
+def _projectx_broker(
+    account_id: str, simulate: Simulate | None, settings: BrokerSettings, starting_balance: Decimal | None
+) -> BrokerAccount:
     """The account's ProjectX adapter, rebuilt when its stored credentials change (their
-    ``stored_at``); its token and contract cache are shared per user and gateway anyway."""
+    ``stored_at``); its token and contract cache are shared per user and gateway anyway.
+    The balance is the broker's own: ``starting_balance`` is paper's only."""
     credentials = _credentials_for(account_id, settings, BrokerName.PROJECTX)
     return _cached_projectx_broker(
         account_id, settings.resource_prefix, credentials.stored_at or "", credentials

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from tradecopier.domain.enums import AccountRole, BrokerName, CopyMode, FollowerState, Rounding, Simulate
 from tradecopier.domain.risk.settings import RiskSettings
@@ -22,6 +22,24 @@ DEFAULT_MAX_DELAY_MS = 10_000
 class Account(StrictModel):
     account_id: AccountId
     broker: BrokerName = BrokerName.PAPER
+
+
+ConnectionStatus = Literal["connected", "auth_failed", "account_not_found", "unreachable"]
+
+
+class ConnectionState(StrictModel):
+    """A real-broker account's last known connection status: from the latest
+    ``GET /accounts/{id}/connection`` or the executor's latest broker call that changed it."""
+
+    status: ConnectionStatus
+    checked_at: datetime
+    detail: str | None = None
+
+
+class Leader(Account):
+    """A group's leader as shown: the account, and its last known connection (null for paper)."""
+
+    connection: ConnectionState | None = None
 
 
 class FollowerSettings(StrictModel):
@@ -49,6 +67,9 @@ class Follower(FollowerSettings):
     risk_status: RiskStatus | None = Field(default=None, description="null when the follower has no rules")
     # The risk engine's memory, stored on the follower item; not part of the API view.
     risk_state: RiskState | None = Field(default=None, exclude=True)
+    connection: ConnectionState | None = Field(
+        default=None, description="last known status at a real broker; null for paper"
+    )
 
     @property
     def is_locked(self) -> bool:
@@ -63,9 +84,17 @@ class Follower(FollowerSettings):
 class Group(StrictModel):
     group_id: GroupId
     name: str
-    leader: Account
+    leader: Leader
     followers: list[Follower] = Field(default_factory=list)
     created_at: datetime
+
+    @field_validator("leader", mode="before")
+    @classmethod
+    def _leader_from_account(cls, value: Any) -> Any:
+        """A plain ``Account`` (a request's leader) becomes a ``Leader`` with no known connection."""
+        if isinstance(value, Account) and not isinstance(value, Leader):
+            return Leader(account_id=value.account_id, broker=value.broker)
+        return value
 
 
 class AccountClaim(StrictModel):

@@ -20,8 +20,15 @@ from tradecopier.brokers.credentials import CredentialsStore, StoredCredentials,
 from tradecopier.brokers.registry import open_broker
 from tradecopier.dal.copier import GroupItem, ItemExists, ItemMissing, StoredEvent
 from tradecopier.dal.copier.followers import risk_state_values, risk_values
-from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Group
-from tradecopier.domain.enums import BrokerName
+from tradecopier.domain.accounts import (
+    Account,
+    ConnectionState,
+    Follower,
+    FollowerSettings,
+    Group,
+    Leader,
+)
+from tradecopier.domain.enums import AccountRole, BrokerName
 from tradecopier.domain.errors import (
     AccountInUse,
     BrokerUnavailable,
@@ -52,7 +59,9 @@ def _account_in_use(account_id: str) -> AccountInUse:
 def create_group(services: AdminServices, name: str, leader: Account) -> tuple[Group, str]:
     """Creates a group; returns it with its webhook token (shown once, stored only as a hash)."""
     require_credentials(services, leader)
-    group = Group(group_id=new_group_id(), name=name, leader=leader, created_at=services.clock())
+    group = Group(
+        group_id=new_group_id(), name=name, leader=Leader(**dict(leader)), created_at=services.clock()
+    )
     token = new_token()
     try:
         services.store.create_group(group, hash_token(token))
@@ -362,7 +371,30 @@ class ConnectionStatus:
 
 
 def check_connection(services: AdminServices, account_id: str) -> ConnectionStatus:
-    """A live check now: log in (cached token or anew) and find the broker account."""
+    """A live check now: log in (cached token or anew) and find the broker account. A real-broker
+    account in a group keeps the answer as its last known status (its Follower or Group view)."""
+    checked = _check_connection(services, account_id)
+    if checked.broker.is_real:
+        remember_connection(services, account_id, checked)
+    return checked
+
+
+def remember_connection(services: AdminServices, account_id: str, checked: ConnectionStatus) -> None:
+    claim = services.store.get_claim(account_id)
+    if claim is None:
+        return
+    state = ConnectionState(
+        status=checked.status,  # type: ignore[arg-type]
+        checked_at=services.clock(),
+        detail=checked.detail,
+    )
+    if claim.role is AccountRole.LEADER:
+        services.store.record_leader_connection(claim.group_id, state)
+    else:
+        services.store.record_follower_connection(claim.group_id, account_id, state)
+
+
+def _check_connection(services: AdminServices, account_id: str) -> ConnectionStatus:
     try:
         broker_name, broker = _account_broker(services, account_id)
     except CredentialsMissingAtBroker as missing:

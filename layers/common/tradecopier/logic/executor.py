@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from tradecopier.brokers.base import (
     BrokerAccessDenied,
@@ -21,7 +22,7 @@ from tradecopier.brokers.base import (
 )
 from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal, CopyInputs
-from tradecopier.domain.accounts import Follower
+from tradecopier.domain.accounts import ConnectionState, ConnectionStatus, Follower
 from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.decide import (
     Cancel,
@@ -121,14 +122,19 @@ def copy_event(
         _finish_breach(delivery, inputs.follower, store, open_broker, liquidating=False)
         return None
 
+    follower = inputs.follower
     try:
         outcome = _decide_and_act(delivery, inputs, open_broker, clock)
         if outcome.new_links:
             store.put_links(list(outcome.new_links), clock())
     except BrokerAccessDenied as denied:
-        return lock_out(denied, delivery, store, clock)
+        return lock_out(denied, delivery, store, clock, real_broker=_is_real(follower))
     except Exception as error:
-        return _handle_failure(error, delivery, store, clock)
+        if isinstance(error, BrokerUnreachable) and not delivery.is_last_attempt:
+            note_connection(store, delivery, follower, "unreachable", error.reason, clock)
+        return _handle_failure(error, delivery, store, clock, real_broker=_is_real(follower))
+    if _broker_answered(outcome):
+        note_connection(store, delivery, follower, "connected", None, clock)
     record = _record(delivery, outcome, store, clock)
     started = outcome.risk is not None and outcome.risk.breach is not None and record is not None
     _finish_breach(delivery, inputs.follower, store, open_broker, liquidating=started)
@@ -158,6 +164,42 @@ def _finish_breach(
             return
         logger.warning("risk breach: flatten not finished; retrying", extra={"error": str(error)})
         raise CopyRetry(f"flatten after a risk breach not finished: {error}") from error
+
+
+# --- the follower's last known broker status (API.md "connection") -------------------------------
+# Written only when it changes (or is older than CONNECTION_REFRESH), and folded into the lock
+# write when a broker error locks the follower: a copy to a connected broker costs no extra write.
+CONNECTION_REFRESH = timedelta(minutes=10)
+
+
+def _is_real(follower: Follower | None) -> bool:
+    return follower is not None and follower.broker.is_real
+
+
+def _broker_answered(outcome: Outcome) -> bool:
+    return outcome.status is CopyStatus.PLACED or (
+        outcome.status is CopyStatus.REJECTED and (outcome.reason or "").startswith("broker rejected:")
+    )
+
+
+def note_connection(
+    store: CopierStore,
+    delivery: Delivery,
+    follower: Follower | None,
+    status: ConnectionStatus,
+    detail: str | None,
+    clock: Clock,
+) -> None:
+    if follower is None or not follower.broker.is_real:
+        return
+    known, now = follower.connection, clock()
+    if known is not None and known.status == status and now - known.checked_at < CONNECTION_REFRESH:
+        return
+    state = ConnectionState(status=status, checked_at=now, detail=detail)
+    try:
+        store.record_follower_connection(delivery.group_id, delivery.account_id, state)
+    except Exception:  # a status note never fails a copy
+        logger.exception("could not note the broker connection status")
 
 
 def _decide_and_act(
@@ -369,7 +411,7 @@ def _placed(
 
 
 def _handle_failure(
-    error: Exception, delivery: Delivery, store: CopierStore, clock: Clock
+    error: Exception, delivery: Delivery, store: CopierStore, clock: Clock, *, real_broker: bool = False
 ) -> CopyRecord | None:
     """Transient failure: retry through SQS; on the last attempt lock the follower first.
 
@@ -395,11 +437,16 @@ def _handle_failure(
             ),
         )
         raise CopyRetry(reason) from error
-    return give_up(error, delivery, store, clock)
+    return give_up(error, delivery, store, clock, real_broker=real_broker)
 
 
 def give_up(
-    error: Exception, delivery: Delivery, store: CopierStore, clock: Clock = utc_now
+    error: Exception,
+    delivery: Delivery,
+    store: CopierStore,
+    clock: Clock = utc_now,
+    *,
+    real_broker: bool = False,
 ) -> CopyRecord | None:
     """The last attempt failed: lock the follower with the reason, then record the copy failed.
 
@@ -411,7 +458,13 @@ def give_up(
     lock_reason = (
         f"copy of event {delivery.accepted.event.event_id} failed after {delivery.attempt} attempts: {reason}"
     )
-    store.lock_follower(delivery.group_id, delivery.account_id, lock_reason, keep_existing=True)
+    unreachable = real_broker and isinstance(error, BrokerUnreachable)
+    connection = (
+        ConnectionState(status="unreachable", checked_at=clock(), detail=reason) if unreachable else None
+    )
+    store.lock_follower(
+        delivery.group_id, delivery.account_id, lock_reason, keep_existing=True, connection=connection
+    )
     count(MetricName.FOLLOWERS_LOCKED)
     logger.error("copy failed; follower locked", extra={"reason": reason})
     return _record(
@@ -420,13 +473,24 @@ def give_up(
 
 
 def lock_out(
-    denied: BrokerAccessDenied, delivery: Delivery, store: CopierStore, clock: Clock = utc_now
+    denied: BrokerAccessDenied,
+    delivery: Delivery,
+    store: CopierStore,
+    clock: Clock = utc_now,
+    *,
+    real_broker: bool = True,
 ) -> CopyRecord | None:
     """The broker refused the login or does not know the account: no retry (each failed login
     counts toward the broker's lock-out of this IP); the follower is locked at once with
     ``"<code>: <the broker's words>"`` and the copy recorded failed."""
     reason = str(denied)
-    store.lock_follower(delivery.group_id, delivery.account_id, reason, keep_existing=True)
+    status: ConnectionStatus = "account_not_found" if denied.code == "account_not_found" else "auth_failed"
+    connection = (
+        ConnectionState(status=status, checked_at=clock(), detail=denied.reason) if real_broker else None
+    )
+    store.lock_follower(
+        delivery.group_id, delivery.account_id, reason, keep_existing=True, connection=connection
+    )
     count(MetricName.FOLLOWERS_LOCKED)
     logger.error("broker refused access; follower locked", extra={"reason": reason})
     return _record(delivery, Outcome(CopyStatus.FAILED, reason=f"{reason}; follower locked"), store, clock)

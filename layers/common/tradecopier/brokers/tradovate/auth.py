@@ -20,6 +20,11 @@ from tradecopier.brokers.tokens import Token, TokenCache, token_cache
 from tradecopier.brokers.tradovate.config import RENEW_AHEAD, TradovateConfig
 from tradecopier.brokers.tradovate.http import TradovateHttp, penalty, raise_for
 from tradecopier.brokers.tradovate.schemas import AccessTokenResponse
+from tradecopier.brokers.tradovate.sealing import Sealer
+from tradecopier.brokers.tradovate.store import TokenStore, token_pk
+
+SharedStore = tuple[TokenStore, Sealer]
+"""Where the user's token is shared across containers: the token table and its sealer."""
 
 
 def _expiry(text: str | None) -> datetime:
@@ -96,13 +101,28 @@ class TradovateAuth:
         return Token(renewed.value, renewed.expires_at, renewed.user_id or token.user_id)
 
 
-def connect(config: TradovateConfig) -> TradovateHttp:
-    """The authenticated client of ``config``'s user, sharing its token in this environment."""
+def connect(config: TradovateConfig, shared: SharedStore | None = None) -> TradovateHttp:
+    """The authenticated client of ``config``'s user, sharing its token in this environment and,
+    with ``shared`` (the token table and its sealer), with every other container (``lease``)."""
     holder: list[TradovateAuth] = []
-    cache = token_cache(
-        config.user_key,
-        lambda: TokenCache(lambda: holder[0].login(), lambda t: holder[0].renew(t), renew_ahead=RENEW_AHEAD),
-    )
+
+    def make() -> TokenCache:
+        login, renew = (lambda: holder[0].login()), (lambda t: holder[0].renew(t))
+        if shared is None:
+            return TokenCache(login, renew, renew_ahead=RENEW_AHEAD)
+        from tradecopier.brokers.tradovate.lease import SharedTokens
+
+        return SharedTokens(
+            login,
+            renew,
+            store=shared[0],
+            sealer=shared[1],
+            pk=token_pk(config.rest_url, config.username.get_secret_value()),
+            credentials_version=config.credentials_version,
+            renew_ahead=RENEW_AHEAD,
+        )
+
+    cache = token_cache((*config.user_key, "shared" if shared else "local"), make)
     http = TradovateHttp(config.rest_url, cache, max_inline_penalty_s=config.max_inline_penalty_s)
     holder.append(TradovateAuth(config, http))
     return http

@@ -24,7 +24,7 @@ from tradecopier.brokers.base import (
 )
 from tradecopier.brokers.http import BrokerTimeout
 from tradecopier.brokers.tradovate import parsing
-from tradecopier.brokers.tradovate.auth import connect
+from tradecopier.brokers.tradovate.auth import SharedStore, connect
 from tradecopier.brokers.tradovate.config import TradovateConfig
 from tradecopier.brokers.tradovate.contracts import Contracts
 from tradecopier.brokers.tradovate.enums import ACTION, ORDER_TYPE, TERMINAL, TIME_IN_FORCE
@@ -53,10 +53,16 @@ def _wire_price(value: Decimal | None, symbol: str) -> float | None:
 class TradovateBroker:
     """One Tradovate account (``config.broker_account``: its name or numeric id)."""
 
-    def __init__(self, account_id: str, config: TradovateConfig, http: TradovateHttp | None = None) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        config: TradovateConfig,
+        http: TradovateHttp | None = None,
+        shared: SharedStore | None = None,
+    ) -> None:
         self.account_id = account_id
         self.config = config
-        self.http = http or connect(config)
+        self.http = http or connect(config, shared)
         self.contracts = Contracts(self.http)
         self._account: Account | None = None
 

@@ -44,6 +44,7 @@ class TradovateConfig:
     sec: SecretStr
     device_id: str
     broker_account: str
+    credentials_version: str = ""  # the credentials' stored_at: a refused login is held per version
     max_inline_penalty_s: float = MAX_INLINE_PENALTY_S
     timeout_settle_s: float = TIMEOUT_SETTLE_S
 
@@ -96,6 +97,7 @@ class TradovateConfig:
             sec=sec,
             device_id=device_id,
             broker_account=credentials.broker_account or "",
+            credentials_version=credentials.stored_at or "",
         )
 
     @property

@@ -3,6 +3,7 @@ provisioning state (read with its group in one Query, see ``groups``)."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from tradecopier.dal.copier.keys import claim_key, follower_key, group_key, iso,
 from tradecopier.dal.copier.queues import queue_item
 from tradecopier.dal.copier.table import TableAccess, is_condition_failure
 from tradecopier.dal.dynamodb import from_item, to_attr, to_item
-from tradecopier.domain.accounts import Follower
+from tradecopier.domain.accounts import ConnectionState, Follower
 from tradecopier.domain.enums import AccountRole, FollowerState
 from tradecopier.domain.risk.engine import risk_status
 from tradecopier.domain.risk.settings import RiskSettings
@@ -47,9 +48,16 @@ FOLLOWER_FIELDS = (
     "locked_until",
     "risk",
     "risk_state",
+    "connection",
 )
 # ``risk`` (the settings, preset applied) and ``risk_state`` (the engine's memory) are JSON strings:
 # each is read and written whole, and a string keeps Decimal amounts and HH:MM times exact.
+
+
+def connection_attr(state: ConnectionState) -> dict[str, Any]:
+    """A connection state as a DynamoDB map (``checked_at`` as ``iso`` text)."""
+    values = {"status": state.status, "checked_at": iso(state.checked_at), "detail": state.detail}
+    return {"M": to_item(values)}
 
 
 def follower_from(values: dict[str, Any]) -> Follower:
@@ -92,7 +100,7 @@ def follower_item_from(values: dict[str, Any]) -> FollowerItem:
 
 
 def _follower_values(follower: Follower) -> dict[str, Any]:
-    values = follower.model_dump(mode="python", exclude={"risk", "risk_status", "risk_state"})
+    values = follower.model_dump(mode="python", exclude={"risk", "risk_status", "risk_state", "connection"})
     values["locked_at"] = iso(follower.locked_at) if follower.locked_at else None
     values["locked_until"] = iso(follower.locked_until) if follower.locked_until else None
     values["risk"] = risk_values(follower.risk)
@@ -202,28 +210,45 @@ class FollowerStore(TableAccess):
         return follower_from(from_item(result["Attributes"]))
 
     def lock_follower(
-        self, group_id: str, account_id: str, reason: str, *, keep_existing: bool = False
+        self,
+        group_id: str,
+        account_id: str,
+        reason: str,
+        *,
+        keep_existing: bool = False,
+        connection: ConnectionState | None = None,
     ) -> Follower:
-        """Locks the follower. ``keep_existing`` keeps an earlier lock's reason (executor auto-lock)."""
+        """Locks the follower. ``keep_existing`` keeps an earlier lock's reason (executor auto-lock);
+        ``connection``: the broker status that caused it, in the same write."""
         expression = "SET #state = :locked, lock_reason = :reason, locked_at = :at"
         if keep_existing:
             expression = (
                 "SET #state = :locked, lock_reason = if_not_exists(lock_reason, :reason), "
                 "locked_at = if_not_exists(locked_at, :at)"
             )
-        else:
+        values = {
+            ":locked": {"S": FollowerState.LOCKED.value},
+            ":reason": {"S": reason},
+            ":at": {"S": iso(self._clock())},
+        }
+        if connection is not None:
+            expression += ", #connection = :connection"
+            values[":connection"] = connection_attr(connection)
+        if not keep_existing:
             expression += " REMOVE locked_until"  # the trader's lock lifts only by unlock
-        return self._update_follower(
-            group_id,
-            account_id,
-            expression,
-            {"#state": "state"},
-            {
-                ":locked": {"S": FollowerState.LOCKED.value},
-                ":reason": {"S": reason},
-                ":at": {"S": iso(self._clock())},
-            },
-        )
+        names = {"#state": "state", **({"#connection": "connection"} if connection else {})}
+        return self._update_follower(group_id, account_id, expression, names, values)
+
+    def record_follower_connection(self, group_id: str, account_id: str, state: ConnectionState) -> None:
+        """The follower's last known broker status (one UpdateItem; nothing if it was removed)."""
+        with suppress(ItemMissing):
+            self._update_follower(
+                group_id,
+                account_id,
+                "SET #connection = :connection",
+                {"#connection": "connection"},
+                {":connection": connection_attr(state)},
+            )
 
     def unlock_follower(self, group_id: str, account_id: str) -> Follower:
         return self._update_follower(

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from tradecopier.dal.copier.claims import claim_item
 from tradecopier.dal.copier.errors import ItemMissing
-from tradecopier.dal.copier.followers import FollowerItem, follower_item_from
+from tradecopier.dal.copier.followers import FollowerItem, connection_attr, follower_item_from
 from tradecopier.dal.copier.keys import (
     GROUPS_INDEX_PK,
     INDEX,
@@ -23,7 +23,7 @@ from tradecopier.dal.copier.keys import (
 )
 from tradecopier.dal.copier.table import TableAccess, is_condition_failure
 from tradecopier.dal.dynamodb import from_item, to_attr, to_item
-from tradecopier.domain.accounts import Account, Follower, Group
+from tradecopier.domain.accounts import ConnectionState, Follower, Group, Leader
 from tradecopier.domain.enums import AccountRole, BrokerName
 
 
@@ -45,7 +45,11 @@ def _group_item_from(meta: dict[str, Any], followers: list[FollowerItem]) -> Gro
     group = Group(
         group_id=meta["group_id"],
         name=meta["name"],
-        leader=Account(account_id=meta["leader_account_id"], broker=BrokerName(meta["leader_broker"])),
+        leader=Leader(
+            account_id=meta["leader_account_id"],
+            broker=BrokerName(meta["leader_broker"]),
+            connection=meta.get("leader_connection"),
+        ),
         followers=[item.follower for item in followers],
         created_at=datetime.fromisoformat(meta["created_at"]),
     )
@@ -73,6 +77,20 @@ class GroupStore(TableAccess):
         )
         claim = claim_item(group.leader.account_id, group.group_id, AccountRole.LEADER)
         self._transact_create([claim, group_item])
+
+    def record_leader_connection(self, group_id: str, state: ConnectionState) -> None:
+        """The leader's last known broker status, on the group item (nothing if it was deleted)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=group_key(group_id),
+                UpdateExpression="SET leader_connection = :connection",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":connection": connection_attr(state)},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
 
     def get_group(self, group_id: str) -> GroupItem | None:
         """The group and its followers, strongly consistent (a just-added follower is seen)."""

@@ -10,6 +10,7 @@ Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gs
 | queue owner   | QUEUE#{queue_name}          | QUEUE              |                                     |
 | leader event  | EVENT#{group_id}#{event_id} | EVENT              | EVENTS#{group_id} / {received_at}#… |
 | order link    | LINK#{group_id}#{order_id}  | FOLLOWER#{account} |                                     |
+| broker token  | TVTOKEN#{user digest}       | TOKEN              |                                     |
 
 Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - create group: one transaction, leader claim (``attribute_not_exists``) + group item. [groups]
@@ -33,6 +34,11 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
   BatchWriteItem. [links]
 - list events of a group, newest first: Query ``gsi1`` on ``EVENTS#{gid}`` (ids only), then
   BatchGetItem of the events. [events]
+- broker token (not written through ``CopierStore``: the Tradovate adapter's own
+  ``brokers/tradovate/store.py`` owns it): one item per Tradovate user, the digest of REST base +
+  username (never a secret, never the username itself). The token as KMS ciphertext, its expiry and
+  version, the renewal lease and a refused-login record; ConsistentRead GetItem + conditional
+  UpdateItem only (``brokers/tradovate/lease.py``). Expires through TTL a day after the token.
 Events and links expire through TTL (``expires_at``) after ``event_retention_days``.
 Timestamps are stored as UTC ISO 8601 with milliseconds and a ``Z`` (``iso``): they sort as text,
 which is what the ``gsi1sk`` orderings rely on.
