@@ -188,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             measured = imports.measure(repeats=args.import_repeats, traced_repeats=0 if args.quick else 5)
             results.update(measured)
             if args.profile or not args.quick:
-                results["import_profile_ms"] = {name: imports.profile(name) for name in imports.MODULES}
+                results["import_profile_ms"] = {
+                    name: imports.profile(name, top=14) for name in imports.MODULES
+                }
         except Exception:
             errors["imports"] = traceback.format_exc(limit=3)
 

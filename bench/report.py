@@ -17,6 +17,13 @@ GOALS_TEXT = {
 }
 
 
+# Where a hot handler's import time goes (``bench.imports.profile``), the packages the report names.
+IMPORT_PACKAGES = (
+    *("botocore", "boto3", "s3transfer", "urllib3", "aws_lambda_powertools", "aws_xray_sdk"),
+    *("pydantic", "pydantic_core", "tradecopier", "asyncio"),
+)
+
+
 def _goal(name: str, where: str, measured: float | None, limit: float, unit: str = "") -> dict[str, Any]:
     return {
         "goal": GOALS_TEXT[name] + (f" ({where})" if where else ""),
@@ -133,12 +140,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     rows += [(f"import {k} (ms, median)", v) for k, v in results.get("import_ms", {}).items()]
     rows += [(f"import {k} with tracing on (ms)", v) for k, v in results.get("import_ms_traced", {}).items()]
-    imports = results.get("import_ms", {})
-    rows += [
-        (f"import {k} / baseline", imports[k] / imports["baseline"])
-        for k in ("ingest", "executor", "admin")
-        if k in imports and imports.get("baseline")
-    ]
+    rows += _import_rows(results)
     rows += [
         (
             "first copy after idle: fresh executor worker, start → copy done (ms, median)",
@@ -174,6 +176,23 @@ def markdown(results: dict[str, Any]) -> str:
     if errors:
         lines += ["", "## Errors", ""] + [f"- {part}: {error}" for part, error in errors.items()]
     return "\n".join(lines) + "\n"
+
+
+def _import_rows(results: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Each hot handler's import over the baseline's, and where its time goes (self time per package)."""
+    imports, profile_ms = results.get("import_ms", {}), results.get("import_profile_ms", {})
+    rows: list[tuple[str, Any]] = [
+        (f"import {k} / baseline", imports[k] / imports["baseline"])
+        for k in ("ingest", "executor", "admin")
+        if k in imports and imports.get("baseline")
+    ]
+    rows += [
+        (f"import {name}: self time in {package} (ms, one -X importtime run)", ms)
+        for name in ("ingest", "executor", "baseline")
+        for package, ms in profile_ms.get(name, {}).items()
+        if package in IMPORT_PACKAGES
+    ]
+    return rows
 
 
 def _monthly_lines(bill: dict[str, Any] | None) -> list[str]:
