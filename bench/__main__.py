@@ -2,6 +2,7 @@
 
     python -m bench                                   # full run: 200 events at 1, 10 and 50 followers
     python -m bench --events 5 --followers 1,2 --quick --out-dir /tmp/b   # what make test runs
+    python -m bench --only imports,coldcopy,cost      # re-run some parts, merged into the last results
 
 Parts run one after the other on a quiet machine: imports (fresh interpreters), own overhead (a child
 process with its own DynamoDB Local and moto), then the local stack (e2e and floor, interleaved).
@@ -23,10 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cost, imports, report
+from bench import cost, imports, monthly, report
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
+PARTS = ("imports", "overhead", "e2e", "coldcopy", "cost")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -53,7 +55,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--import-repeats", type=int, default=None, help="fresh interpreters per module (default 10)"
     )
-    p.add_argument("--skip", default="", help="parts to skip: e2e,overhead,imports")
+    p.add_argument("--skip", default="", help="parts to skip: " + ",".join(PARTS))
+    p.add_argument(
+        "--only",
+        default="",
+        help="run only these parts (" + ",".join(PARTS) + "); the other figures are kept from the "
+        "out-dir's last results.json, and the run is recorded under partial_runs",
+    )
     p.add_argument("--profile", action="store_true", help="also write cProfile / -X importtime profiles")
     p.add_argument("--out-dir", type=Path, default=BENCH_DIR)
     args = p.parse_args(argv)
@@ -66,6 +74,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args.overhead_followers = args.overhead_followers or (2 if args.quick else 10)
     args.import_repeats = args.import_repeats or (1 if args.quick else 10)
     args.skip = {part.strip() for part in args.skip.split(",") if part.strip()}
+    args.only = {part.strip() for part in args.only.split(",") if part.strip()}
+    if unknown := (args.skip | args.only) - set(PARTS):
+        p.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    if args.only:
+        args.skip |= set(PARTS) - args.only
     return args
 
 
@@ -76,32 +89,30 @@ def _say(line: str) -> None:
 def run_overhead(
     args: argparse.Namespace, followers: int, events: int, profile: bool, every_risk_rule: bool = False
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
-        out = Path(tmp) / "overhead.json"
-        command = [
-            sys.executable,
-            "-m",
-            "bench.overhead",
-            "--out",
-            str(out),
-            "--events",
-            str(events),
-            "--followers",
-            str(followers),
-            "--warmup",
-            "1" if args.quick else "3",
-        ]
-        if profile:
-            command += ["--profile", str(args.out_dir / "profile_executor.txt")]
-        if every_risk_rule:
-            command.append("--every-risk-rule")
+    extra = ["--events", str(events), "--followers", str(followers), "--warmup", "1" if args.quick else "3"]
+    if profile:
+        extra += ["--profile", str(args.out_dir / "profile_executor.txt")]
+    if every_risk_rule:
+        extra.append("--every-risk-rule")
+    return run_child("bench.overhead", extra)
+
+
+def run_child(module: str, extra: list[str]) -> dict[str, Any]:
+    """``python -m <module> --out FILE <extra>`` in a fresh process; its JSON result."""
+    with tempfile.TemporaryDirectory(prefix="bench-child-") as tmp:
+        out = Path(tmp) / "out.json"
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
         done = subprocess.run(
-            command, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, check=False
+            [sys.executable, "-m", module, "--out", str(out), *extra],
+            cwd=str(REPO_ROOT),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"bench.overhead exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+            raise RuntimeError(f"{module} exited {done.returncode}: {done.stderr.strip()[-2000:]}")
         result: dict[str, Any] = json.loads(out.read_text())
         return result
 
@@ -117,22 +128,74 @@ def _copy_figures(overhead: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _previous(args: argparse.Namespace) -> dict[str, Any]:
+    """The out-dir's last results (a partial run keeps the figures of the parts it does not run)."""
+    path = args.out_dir / "results.json"
+    if not args.only or not path.exists():
+        return {}
+    previous: dict[str, Any] = json.loads(path.read_text())
+    previous.pop("errors", None)
+    return previous
+
+
+def _monthly(results: dict[str, Any], errors: dict[str, str]) -> None:
+    """The typical trader's monthly bill, from this run's overhead figures (else the last run's)."""
+    overhead = results.get("overhead_detail")
+    if overhead is None:
+        errors["cost"] = "no overhead figures (run the overhead part once)"
+        return
+    try:
+        results["monthly_bill"] = monthly.typical_bill(overhead)
+    except Exception:
+        errors["cost"] = traceback.format_exc(limit=3)
+
+
+def _coldcopy_and_cost(args: argparse.Namespace, results: dict[str, Any], errors: dict[str, str]) -> None:
+    if "coldcopy" not in args.skip:
+        _say("[bench] coldcopy: fresh executor workers, start to first copy done ...")
+        try:
+            results.update(run_child("bench.coldcopy", ["--repeats", "3" if args.quick else "7"]))
+        except Exception:
+            errors["coldcopy"] = traceback.format_exc(limit=3)
+    if "cost" not in args.skip:
+        _monthly(results, errors)
+
+
+def _record_run(args: argparse.Namespace, results: dict[str, Any], started: float, load_start: float) -> None:
+    """The run's load and duration: of the whole run, or (``--only``) appended to ``partial_runs``."""
+    load_end, duration = round(os.getloadavg()[0], 2), round(time.monotonic() - started, 1)
+    if not args.only:
+        results["machine"]["loadavg_1m"]["end"] = load_end
+        results["duration_s"] = duration
+        return
+    results.setdefault("partial_runs", []).append(
+        {
+            "parts": sorted(args.only),
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "loadavg_1m": {"start": load_start, "end": load_end},
+            "duration_s": duration,
+        }
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    results: dict[str, Any] = {
+    previous = _previous(args)  # {} unless --only: then the figures this run does not redo
+    # Other work on the machine shows up in every figure: keep the load next to them.
+    load_start = round(os.getloadavg()[0], 2)
+    results: dict[str, Any] = previous or {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "argv": " ".join(sys.argv[1:] if argv is None else argv),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "loadavg_1m": {"start": load_start},
         },
     }
     errors: dict[str, str] = {}
-    # Other work on the machine shows up in every figure: keep the load next to them.
-    results["machine"]["loadavg_1m"] = {"start": round(os.getloadavg()[0], 2)}
 
     if "imports" not in args.skip:
         _say("[bench] imports: fresh interpreters per handler module ...")
@@ -140,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             measured = imports.measure(repeats=args.import_repeats, traced_repeats=0 if args.quick else 5)
             results.update(measured)
             if args.profile or not args.quick:
-                results["import_profile_ms"] = {name: imports.profile(name) for name in imports.MODULES}
+                results["import_profile_ms"] = {
+                    name: imports.profile(name, top=14) for name in imports.MODULES
+                }
         except Exception:
             errors["imports"] = traceback.format_exc(limit=3)
 
@@ -182,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:
             errors["overhead"] = traceback.format_exc(limit=3)
 
+    _coldcopy_and_cost(args, results, errors)
+
     if "e2e" not in args.skip:
         _say(f"[bench] e2e: {args.events} events at {args.followers} followers on the local stack ...")
         try:
@@ -193,8 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:
             errors["e2e"] = traceback.format_exc(limit=5)
 
-    results["machine"]["loadavg_1m"]["end"] = round(os.getloadavg()[0], 2)
-    results["duration_s"] = round(time.monotonic() - started, 1)
+    _record_run(args, results, started, load_start)
     results["goals"] = report.goals(results)
     if errors:
         results["errors"] = errors

@@ -13,7 +13,15 @@ GOALS_TEXT = {
     "dynamodb_writes": "DynamoDB writes ≤ 2 per copied order",
     "imports": "each hot-path import ≤ 1.5 × baseline",
     "cost": "≤ $20 per million leader trades at 10 followers",
+    "monthly": "≤ $10 a month for the typical trader (bench/monthly.py)",
 }
+
+
+# Where a hot handler's import time goes (``bench.imports.profile``), the packages the report names.
+IMPORT_PACKAGES = (
+    *("botocore", "boto3", "s3transfer", "urllib3", "aws_lambda_powertools", "aws_xray_sdk"),
+    *("pydantic", "pydantic_core", "tradecopier", "asyncio"),
+)
 
 
 def _goal(name: str, where: str, measured: float | None, limit: float, unit: str = "") -> dict[str, Any]:
@@ -46,6 +54,8 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                 out.append(_goal("imports", name, imports[name], 1.5 * imports["baseline"], "ms"))
     if "usd_per_million_trades_n10" in results:
         out.append(_goal("cost", "", results["usd_per_million_trades_n10"], 20.0, "USD"))
+    if "monthly_bill" in results:
+        out.append(_goal("monthly", "list prices", results["monthly_bill"]["total_usd"], 10.0, "USD"))
     return out
 
 
@@ -68,6 +78,13 @@ def markdown(results: dict[str, Any]) -> str:
         "*Benchmarks* section and the docstrings of `bench/*.py`.",
         "",
     ]
+    for partial in results.get("partial_runs", []):
+        lines += [
+            f"Re-run since: {', '.join(partial['parts'])} at {partial['at']} "
+            f"(`python -m bench --only {','.join(partial['parts'])}`, load {partial['loadavg_1m']}, "
+            f"{partial['duration_s']} s); those figures are from that run, the others from the run above.",
+            "",
+        ]
     e2e, floor, ratio = (
         results.get("e2e_ms", {}),
         results.get("floor_ms", {}),
@@ -123,6 +140,15 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     rows += [(f"import {k} (ms, median)", v) for k, v in results.get("import_ms", {}).items()]
     rows += [(f"import {k} with tracing on (ms)", v) for k, v in results.get("import_ms_traced", {}).items()]
+    rows += _import_rows(results)
+    rows += [
+        (
+            "first copy after idle: fresh executor worker, start → copy done (ms, median)",
+            results.get("first_copy_after_idle_ms"),
+        ),
+        ("… of which interpreter start + import executor_handler (ms)", results.get("first_copy_import_ms")),
+        ("… of which the first invocation, cold clients (ms)", results.get("first_copy_handler_ms")),
+    ]
     wide = results.get("overhead_n50", {})
     rows += [
         ("at 50 followers: ingest own CPU per event (ms)", wide.get("ingest_cpu_ms")),
@@ -146,6 +172,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     rows += [(f"… {k}", v) for k, v in results.get("cost_breakdown_n10", {}).items()]
     lines += [f"| {name} | {_fmt(value)} |" for name, value in rows if value is not None]
+    lines += _monthly_lines(results.get("monthly_bill"))
     goal_rows = results.get("goals", [])
     if goal_rows:
         lines += ["", "## Goals", "", "| goal | measured | limit | met |", "|---|---:|---:|:---:|"]
@@ -159,6 +186,57 @@ def markdown(results: dict[str, Any]) -> str:
     if errors:
         lines += ["", "## Errors", ""] + [f"- {part}: {error}" for part, error in errors.items()]
     return "\n".join(lines) + "\n"
+
+
+def _import_rows(results: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Each hot handler's import over the baseline's, and where its time goes (self time per package)."""
+    imports, profile_ms = results.get("import_ms", {}), results.get("import_profile_ms", {})
+    rows: list[tuple[str, Any]] = [
+        (f"import {k} / baseline", imports[k] / imports["baseline"])
+        for k in ("ingest", "executor", "admin")
+        if k in imports and imports.get("baseline")
+    ]
+    rows += [
+        (f"import {name}: self time in {package} (ms, one -X importtime run)", ms)
+        for name in ("ingest", "executor", "baseline")
+        for package, ms in profile_ms.get(name, {}).items()
+        if package in IMPORT_PACKAGES
+    ]
+    return rows
+
+
+def _monthly_lines(bill: dict[str, Any] | None) -> list[str]:
+    if not bill:
+        return []
+    p = bill["profile"]
+    lines = [
+        "",
+        "## Monthly bill, typical trader (`bench/monthly.py`)",
+        "",
+        f"{p['leaders']} leader, {p['followers']} followers, {p['trades_per_day']} leader trades a day × "
+        f"{p['trading_days']} trading days = {p['trades_per_month']:,} trades; listener: {p['listener']} "
+        f"({p['listener_vcpu']} vCPU / {p['listener_gb']} GB arm64, "
+        f"public IPv4: {p['listener_public_ipv4']}); "
+        f"scheduler {p['scheduler_runs_per_month']:,} runs. Prices written {bill['prices_as_published_on']} "
+        f"(bench/prices.json, with sources); per-trade figures measured at "
+        f"{bill['per_trade_measured_at_followers']} followers, priced at {p['followers']}.",
+        "",
+        "| line item | quantity | unit | USD / month |",
+        "|---|---:|---|---:|",
+    ]
+    lines += [
+        f"| {line['item']} | {_fmt(float(line['quantity']))} | {line['unit']} | {line['usd']:.4f} |"
+        for line in bill["lines"]
+    ]
+    totals = [
+        ("**total, list prices**", f"**{bill['total_usd']:.2f}**"),
+        ("total after the always-free tiers (fixed lines only)", f"{bill['total_after_free_tier_usd']:.2f}"),
+        ("total without the listener on AWS (home mode)", f"{bill['total_without_listener_usd']:.2f}"),
+        ("… and after the always-free tiers", f"{bill['total_without_listener_after_free_tier_usd']:.2f}"),
+    ]
+    lines += [f"| {name} | | | {usd} |" for name, usd in totals]
+    lines += ["", f"Largest lines: {', '.join(bill['largest'])}."]
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

@@ -2,12 +2,11 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradecopier.logic.deliveries import copy_record
 from tradecopier.logic.services import executor_services
+from tradecopier.logic.sqs_batch import BatchResponse, process_fifo_batch
 from tradecopier.observability import logger, metrics, tracer
 
 executor_services()  # at init: a missing or invalid variable fails the cold start, naming it
@@ -16,12 +15,7 @@ executor_services()  # at init: a missing or invalid variable fails the cold sta
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    # A processor per invocation: it holds the batch's state. On the first failure it fails the
-    # rest of the batch too, so a later event never overtakes an earlier one on this follower.
-    # A fully failed batch is reported item by item, like a partial one (same effect on SQS).
-    processor = SqsFifoPartialProcessor()
-    processor.raise_on_entire_batch_failure = False
-    return process_partial_response(
-        event=event, record_handler=copy_record, processor=processor, context=context
-    )
+def handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
+    # On the first failure the rest of the batch fails too, so a later event never overtakes an
+    # earlier one on this follower. A fully failed batch is reported item by item, like a partial one.
+    return process_fifo_batch(event, copy_record)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from tradecopier.brokers.base import BrokerAccount
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.events import AcceptedEvent
 from tradecopier.logic.executor import CopyRetry, Delivery, copy_event, give_up
 from tradecopier.logic.risk import open_follower_broker
 from tradecopier.logic.services import Services, executor_services
+from tradecopier.logic.sqs_batch import SqsRecord
 from tradecopier.observability import logger
 from tradecopier.settings import ExecutorSettings
 
@@ -28,7 +27,7 @@ def _queue_owner(services: Services[ExecutorSettings], queue_arn: str) -> tuple[
     return owner
 
 
-def copy_record(record: SQSRecord) -> None:
+def copy_record(record: SqsRecord) -> None:
     """Copies one delivered event. Raising makes SQS deliver it (and the rest of the batch) again."""
     services = executor_services()
     accepted = AcceptedEvent.model_validate_json(record.body)
@@ -45,7 +44,7 @@ def copy_record(record: SQSRecord) -> None:
         group_id=group_id,
         account_id=account_id,
         accepted=accepted,
-        attempt=int(record.attributes.approximate_receive_count),
+        attempt=record.approximate_receive_count,
         max_attempts=services.settings.follower_max_receive_count,
     )
 

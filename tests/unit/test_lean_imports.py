@@ -1,0 +1,75 @@
+"""The hot handlers' cold start imports only what their hot path uses (issue 19, item 3).
+
+Each case imports a handler module in a fresh interpreter, set up as ``bench/imports.py`` sets up a
+Lambda init (function code directory, then the layer, on ``sys.path``; the template's variables as
+dummies), and asserts on ``sys.modules``: no timing, so it cannot flake under load.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench import imports
+
+# Modules a handler must not import at init: what only other functions or other paths need.
+NOT_AT_INIT: dict[str, tuple[str, ...]] = {
+    "executor": (
+        "tradecopier.brokers.tradovate",  # only when a follower is at Tradovate (registry imports it then)
+        "tradecopier.brokers.credentials",  # Secrets Manager: real brokers only
+        "tradecopier.api",  # the HTTP face: ingest and admin
+        "tradecopier.fanout.followers",  # provisioning: admin
+        "tradecopier.fanout.topics",
+        "aws_lambda_powertools.utilities.batch",  # replaced by tradecopier.logic.sqs_batch
+        "aws_lambda_powertools.utilities.data_classes",  # every event source class, ~20-35 ms
+        "aws_lambda_powertools.event_handler",
+        "moto",
+    ),
+    "ingest": (
+        "tradecopier.brokers.tradovate",
+        "tradecopier.brokers.paper",
+        "tradecopier.brokers.registry",
+        "tradecopier.api.admin_routes",
+        "tradecopier.api.openapi",
+        "tradecopier.fanout.followers",
+        "tradecopier.fanout.topics",
+        "tradecopier.logic.executor",
+        "aws_lambda_powertools.utilities.batch",
+        "moto",
+    ),
+}
+
+
+def _modules_after_import(name: str) -> set[str]:
+    code_dir, module = imports.MODULES[name]
+    program = (
+        "import json, sys\n"
+        f"sys.path[:0] = {[str(code_dir), str(imports.LAYER)]!r}\n"
+        f"import {module}\n"
+        "sys.stdout.write(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        env=imports._env(name, traced=False),
+        cwd=str(imports.REPO_ROOT),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(json.loads(done.stdout))
+
+
+@pytest.mark.parametrize("name", sorted(NOT_AT_INIT))
+def test_handler_init_imports_only_its_hot_path(name: str) -> None:
+    loaded = _modules_after_import(name)
+    assert f"{imports.MODULES[name][1]}" in loaded  # the probe did import the handler
+    unwanted = sorted(
+        module
+        for module in loaded
+        if any(module == banned or module.startswith(banned + ".") for banned in NOT_AT_INIT[name])
+    )
+    assert unwanted == []
