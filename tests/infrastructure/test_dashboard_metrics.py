@@ -29,7 +29,12 @@ SERVICE = observability.SERVICE
 DIMENSIONS = {"service": SERVICE}
 
 # Alarms the operator relies on: metric name -> statistic (AWS::CloudWatch::Alarm on TradeCopier).
-REQUIRED_ALARMS = {"CopiesFailed": "Sum", "FollowersLocked": "Sum", "CopyLatency": "p99"}
+REQUIRED_ALARMS = {
+    "CopiesFailed": "Sum",
+    "FollowersLocked": "Sum",
+    "CopyLatency": "p99",
+    "FollowersOutOfSync": "Maximum",
+}
 
 
 @dataclass(frozen=True)

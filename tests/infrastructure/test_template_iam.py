@@ -47,6 +47,9 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/accounts/{account_id}/credentials"): IAM,
     ("DELETE", "/accounts/{account_id}/credentials"): IAM,
     ("GET", "/accounts/{account_id}/connection"): IAM,
+    ("GET", "/groups/{group_id}/sync"): IAM,
+    ("POST", "/groups/{group_id}/sync"): IAM,
+    ("GET", "/groups/{group_id}/followers/{account_id}/sync-history"): IAM,
 }
 
 # Actions that may be granted on Resource "*" because AWS offers no resource-level permission for

@@ -30,6 +30,9 @@ API_MD_ROUTES = {
     ("get", "/accounts/{account_id}/credentials"),
     ("delete", "/accounts/{account_id}/credentials"),
     ("get", "/accounts/{account_id}/connection"),
+    ("get", "/groups/{group_id}/sync"),
+    ("post", "/groups/{group_id}/sync"),
+    ("get", "/groups/{group_id}/followers/{account_id}/sync-history"),
 }
 
 

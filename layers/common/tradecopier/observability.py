@@ -33,6 +33,7 @@ class MetricName(StrEnum):
     COPY_LATENCY = "CopyLatency"
     FOLLOWERS_LOCKED = "FollowersLocked"
     PROVISIONING_FAILURES = "ProvisioningFailures"
+    FOLLOWERS_OUT_OF_SYNC = "FollowersOutOfSync"
 
 
 CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
@@ -51,6 +52,10 @@ CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
     MetricName.PROVISIONING_FAILURES: (
         MetricUnit.Count,
         "follower provisioning or teardown steps that failed",
+    ),
+    MetricName.FOLLOWERS_OUT_OF_SYNC: (
+        MetricUnit.Count,
+        "followers found out_of_sync: per group check (scheduled or on demand) and per copy that saw it",
     ),
 }
 

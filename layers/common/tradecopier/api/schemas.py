@@ -20,6 +20,7 @@ from tradecopier.domain.events import (
     PositionFlattened,
 )
 from tradecopier.domain.symbols import SymbolMap
+from tradecopier.domain.sync_settings import MaxCatchupTicks, SyncPolicy
 from tradecopier.domain.types import AccountId, MaxQuantity, Multiplier, Reason, StrictModel
 
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -57,16 +58,21 @@ class UpdateFollowerRequest(StrictModel):
     inverse: StrictBool | None = None
     copy_mode: CopyMode | None = None
     max_delay_ms: MaxDelayMs | None = None
+    sync_policy: SyncPolicy | None = None
+    max_catchup_ticks: MaxCatchupTicks | None = None
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> Self:
-        for name in ("multiplier", "rounding", "symbol_map", "inverse", "copy_mode"):
+        for name in ("multiplier", "rounding", "symbol_map", "inverse", "copy_mode", *_SYNC_SETTINGS):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+_SYNC_SETTINGS = ("sync_policy", "max_catchup_ticks")
 
 
 class LockRequest(StrictModel):

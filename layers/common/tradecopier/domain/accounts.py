@@ -10,6 +10,12 @@ from pydantic import Field, StrictBool, StrictInt
 
 from tradecopier.domain.enums import AccountRole, BrokerName, CopyMode, FollowerState, Rounding, Simulate
 from tradecopier.domain.symbols import SymbolMap
+from tradecopier.domain.sync_settings import (
+    DEFAULT_MAX_CATCHUP_TICKS,
+    FollowerSync,
+    MaxCatchupTicks,
+    SyncPolicy,
+)
 from tradecopier.domain.types import AccountId, GroupId, MaxQuantity, Multiplier, StrictModel
 
 # A day at most: a copy held back longer than that is never what the trader wants.
@@ -31,6 +37,8 @@ class FollowerSettings(StrictModel):
     inverse: StrictBool = False
     copy_mode: CopyMode = CopyMode.ORDERS
     max_delay_ms: MaxDelayMs | None = DEFAULT_MAX_DELAY_MS
+    sync_policy: SyncPolicy = SyncPolicy.ALERT
+    max_catchup_ticks: MaxCatchupTicks = DEFAULT_MAX_CATCHUP_TICKS
 
 
 class Follower(FollowerSettings):
@@ -39,6 +47,7 @@ class Follower(FollowerSettings):
     state: FollowerState = FollowerState.ACTIVE
     lock_reason: str | None = None
     locked_at: datetime | None = None
+    sync: FollowerSync | None = None
 
     @property
     def is_locked(self) -> bool:

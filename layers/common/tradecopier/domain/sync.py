@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol
 
 from tradecopier.domain.enums import Rounding, Side
@@ -26,20 +25,9 @@ from tradecopier.domain.instruments import is_micro, spec_for
 from tradecopier.domain.leader_position import LeaderPosition
 from tradecopier.domain.sizing import size_copy
 from tradecopier.domain.symbols import map_symbol, side_for
+from tradecopier.domain.sync_settings import SyncPolicy, SyncStatus
 
-DEFAULT_MAX_CATCHUP_TICKS = 8
-
-
-class SyncPolicy(StrEnum):
-    ALERT = "alert"
-    CLOSE_ONLY = "close_only"
-    MIRROR = "mirror"
-
-
-class SyncStatus(StrEnum):
-    IN_SYNC = "in_sync"
-    OUT_OF_SYNC = "out_of_sync"
-    UNKNOWN = "unknown"
+__all__ = ["SyncPolicy", "SyncStatus"]  # re-exported: callers of sync speak them
 
 
 class SizedFollower(Protocol):

@@ -10,7 +10,7 @@ that followed the broker's acceptance finds the first order instead of placing a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tradecopier.brokers.base import (
     BrokerAccessDenied,
@@ -84,6 +84,8 @@ class Outcome:
     client_order_id: str | None = None
     detail: str | None = None
     new_links: tuple[OrderLink, ...] = ()
+    filled: bool = False
+    position_after: int | None = None  # the follower's, when the copy knows it without a broker call
 
 
 def _leader_order_id(accepted: AcceptedEvent) -> str | None:
@@ -124,7 +126,22 @@ def copy_event(
         return lock_out(denied, delivery, store, clock)
     except Exception as error:
         return _handle_failure(error, delivery, store, clock)
-    return _record(delivery, outcome, store, clock)
+    record = _record(delivery, outcome, store, clock)
+    _recheck_sync(store, delivery, inputs.follower, outcome, clock)
+    return record
+
+
+def _recheck_sync(
+    store: CopierStore, delivery: Delivery, follower: Follower | None, outcome: Outcome, clock: Clock
+) -> None:
+    if follower is None or outcome.position_after is None:
+        return
+    from tradecopier.logic.sync import recheck_after_copy
+
+    try:
+        recheck_after_copy(store, delivery.accepted, follower, outcome.position_after, clock())
+    except Exception:  # the copy is done and recorded; its sync note is not worth failing it
+        logger.exception("sync re-check after the copy failed")
 
 
 def _decide_and_act(
@@ -156,7 +173,12 @@ def _decide_and_act(
         assert not isinstance(decision, NeedPosition)  # asked once, answered once
         if isinstance(decision, NoCopy):
             return _no_copy(decision)
-        return _act_on_broker(decision, delivery, broker)
+        outcome = _act_on_broker(decision, delivery, broker)
+        if position is not None and isinstance(decision, Place) and outcome.filled:
+            outcome = replace(
+                outcome, position_after=position + decision.order.side.sign * (outcome.qty or 0)
+            )
+        return outcome
     except BrokerRejected as rejected:
         return Outcome(CopyStatus.REJECTED, reason=f"broker rejected: {rejected.reason}")
 
@@ -300,6 +322,7 @@ def _placed(
         client_order_id=order.client_order_id,
         detail=detail,
         new_links=new_links,
+        filled=order.status is OrderStatus.FILLED,
     )
 
 

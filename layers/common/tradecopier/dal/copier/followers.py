@@ -41,6 +41,9 @@ FOLLOWER_FIELDS = (
     "state",
     "lock_reason",
     "locked_at",
+    "sync_policy",
+    "max_catchup_ticks",
+    "sync",
 )
 
 
@@ -48,7 +51,7 @@ def follower_from(values: dict[str, Any]) -> Follower:
     fields = {name: values.get(name) for name in FOLLOWER_FIELDS if name in values}
     # A null setting is stored as an absent attribute: no max_delay_ms attribute is "no limit".
     fields.setdefault("max_delay_ms", None)
-    for name in ("max_qty", "max_delay_ms"):
+    for name in ("max_qty", "max_delay_ms", "max_catchup_ticks"):
         number = fields.get(name)
         if number is not None:
             fields[name] = int(number)  # DynamoDB numbers come back as Decimal

@@ -14,7 +14,10 @@ from tradecopier.dal.copier.followers import FollowerStore
 from tradecopier.dal.copier.groups import GroupStore
 from tradecopier.dal.copier.links import LinkStore
 from tradecopier.dal.copier.queues import QueueStore
+from tradecopier.dal.copier.sync import SyncStore
 
 
-class CopierStore(GroupStore, FollowerStore, ClaimStore, QueueStore, CopyStore, LinkStore, CopyInputsStore):
+class CopierStore(
+    GroupStore, FollowerStore, ClaimStore, QueueStore, CopyStore, LinkStore, CopyInputsStore, SyncStore
+):
     """All reads and writes of ``CopierTable``: ``CopierStore(table_name, retention_days, client, clock)``."""

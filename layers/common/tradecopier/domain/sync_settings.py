@@ -1,0 +1,38 @@
+"""A follower's sync settings and status (API.md v2 "Sync"): the vocabulary ``accounts`` and
+``sync`` share, kept apart so the follower model imports nothing more than these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StrictInt
+
+from tradecopier.domain.types import StrictModel
+
+DEFAULT_MAX_CATCHUP_TICKS = 8
+MaxCatchupTicks = Annotated[StrictInt, Field(ge=0, le=100_000)]
+
+
+class SyncPolicy(StrEnum):
+    """ALERT reports only; CLOSE_ONLY also closes what the leader does not hold; MIRROR also opens
+    what is missing, within ``max_catchup_ticks`` of the leader's entry."""
+
+    ALERT = "alert"
+    CLOSE_ONLY = "close_only"
+    MIRROR = "mirror"
+
+
+class SyncStatus(StrEnum):
+    IN_SYNC = "in_sync"
+    OUT_OF_SYNC = "out_of_sync"
+    UNKNOWN = "unknown"
+
+
+class FollowerSync(StrictModel):
+    """The Follower view's ``sync`` field: the latest check's result."""
+
+    status: SyncStatus
+    checked_at: datetime
+    symbols_out_of_sync: list[str] = Field(default_factory=list)
