@@ -126,7 +126,9 @@ LOCKED_MIRROR = CatchUpRules(SyncPolicy.MIRROR, 8, may_only_reduce=True, lock_re
         (MIRROR, 2, -1, "21450", (Side.BUY, 1, 2)),  # close and open in one order
         (MIRROR, 2, -1, "21460", (Side.BUY, 1, 0)),  # price moved: only the close
         (MIRROR, 0, 4, "21460", (Side.SELL, 4, 0)),  # closing ignores the price
-        (MIRROR, 2, 5, "21450", None),  # never reduces an excess, never adds to it
+        (MIRROR, 2, 5, "21460", (Side.SELL, 3, 0)),  # trims an excess (an exit: price ignored)
+        (MIRROR, -2, -3, "21450", (Side.BUY, 1, 0)),
+        (LOCKED_MIRROR, 2, 5, "21450", (Side.SELL, 3, 0)),
         (LOCKED_MIRROR, 2, 0, "21450", None),  # a locked follower is never opened
         (LOCKED_MIRROR, 0, 2, "21450", (Side.SELL, 2, 0)),  # ...but may close
         (LOCKED_MIRROR, 2, -2, "21450", (Side.BUY, 2, 0)),

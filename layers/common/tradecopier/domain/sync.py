@@ -6,7 +6,8 @@ its ``sync_policy`` does about it. Pure: every figure comes in as an argument.
   ``max_qty``), then capped by the risk rule ``max_position`` when the caller passes it.
 - ``sync_status``: ``in_sync`` / ``out_of_sync`` / ``unknown`` (no leader position, or no broker answer).
 - ``decide_catch_up``: per policy. ``alert`` changes nothing. ``close_only`` closes a position the
-  leader does not have (leader flat, or the follower on the other side). ``mirror`` also opens a
+  leader does not have (leader flat, or the follower on the other side). ``mirror`` also trims a
+  position larger than the leader's (sized) down to it (an exit: no price guard), and opens a
   missing or short position at market, only when the latest price is within ``max_catchup_ticks``
   of the leader's average entry price. Nothing ever opens on a follower that may only reduce
   (locked, liquidating), and no catch-up leaves the follower beyond the leader's sized position:
@@ -145,8 +146,17 @@ def decide_catch_up(
     closing = abs(actual) if expected.qty == 0 or wrong_side else 0
     short = abs(expected.qty) - (0 if closing else abs(actual))
     if expected.qty != 0 and short < 0:
+        # More than the leader (sized), same side: a missed partial exit, or rounding. Trimming it
+        # is an exit (no price guard, allowed when locked): mirror does it, close_only reports it.
+        if rules.policy is SyncPolicy.MIRROR:
+            side = Side.SELL if actual > 0 else Side.BUY
+            return CatchUp(
+                expected.symbol, side, -short, 0, f"{figures}: reduce {-short} to the leader's (sized)"
+            )
         return Refused(
-            expected.symbol, f"the follower holds more than the leader (sized): reported only; {figures}"
+            expected.symbol,
+            f"the follower holds more than the leader (sized); close_only closes only what the leader "
+            f"does not hold at all: reported only; {figures}",
         )
     opening, refusal = _opening(expected, short, rules, leader)
     if closing + opening == 0:
