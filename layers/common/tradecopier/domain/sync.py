@@ -191,10 +191,15 @@ def price_guard(symbol: str, leader: LeaderPosition, max_ticks: int) -> str | No
     ticks = abs(leader.last_price - leader.avg_price) / tick
     if ticks > max_ticks:
         return (
-            f"price moved too far: latest {leader.last_price} is {ticks.normalize():f} ticks from the "
-            f"leader's entry {leader.avg_price} (max_catchup_ticks {max_ticks})"
+            f"price moved too far: latest {shown(leader.last_price)} is {shown(ticks, '0.01')} ticks from "
+            f"the leader's entry {shown(leader.avg_price)} (max_catchup_ticks {max_ticks})"
         )
     return None
+
+
+def shown(value: Decimal, places: str = "0.00000001") -> str:
+    """A figure as a trader reads it: at most 8 decimals (an average may have many), no trailing 0s."""
+    return f"{value.quantize(Decimal(places)).normalize():f}"
 
 
 def catch_up_client_order_id(group_id: str, account_id: str, symbol: str, as_of: str, actual: int) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tradecopier.brokers.base import BrokerAccount, BrokerError, BrokerPosition
@@ -38,6 +39,7 @@ from tradecopier.domain.sync import (
     catch_up_client_order_id,
     decide_catch_up,
     expected_position,
+    shown,
     sync_status,
 )
 from tradecopier.domain.sync_settings import FollowerSync
@@ -242,8 +244,8 @@ def _apply_policy(
     return entry
 
 
-def _text(value: Any) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else shown(value)
 
 
 def _catch_up(
