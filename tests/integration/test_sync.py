@@ -17,6 +17,7 @@ from tradecopier.brokers.paper import PaperBroker
 from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.domain.enums import OrderType, Side
 from tradecopier.domain.orders import FollowerOrder
+from tradecopier.domain.sync import catch_up_client_order_id
 
 market = partial(samples.market, price=21450)
 
@@ -29,6 +30,18 @@ def _sync(pipeline: Pipeline, group_id: str, *, act: bool = False) -> dict[str, 
 
 def _symbol(report: dict[str, Any], symbol: str = "NQZ6") -> dict[str, Any]:
     return next(s for s in report["symbols"] if s["symbol"] == symbol)
+
+
+def _market_order(coid: str, side: Side, qty: int, price: int) -> FollowerOrder:
+    return FollowerOrder(
+        client_order_id=coid,
+        account_id="EVAL-1",
+        symbol="NQZ6",
+        side=side,
+        qty=qty,
+        order_type=OrderType.MARKET,
+        reference_price=price,
+    )
 
 
 def _missed_buy(pipeline: Pipeline, policy: str, **settings: Any) -> tuple[str, str]:
@@ -83,39 +96,19 @@ def test_mirror_catches_up_within_the_ticks_once(pipeline: Pipeline) -> None:
 
 
 def test_a_retried_check_never_doubles_a_catch_up(pipeline: Pipeline) -> None:
-    """The catch-up's client order id derives from the follower, symbol, leader state and the
-    position it corrects: a check that runs again before seeing the fill finds the first order."""
+    """The catch-up's client order id derives from the follower, symbol, leader state (the event
+    that set it) and the position it corrects: a check retried before it saw its order fill (same
+    leader state, same position found) sends the same id, and the broker answers the first order."""
     group_id, _ = _missed_buy(pipeline, "mirror")
     pipeline.call("POST", f"/groups/{group_id}/followers/EVAL-1/unlock")
-    from tradecopier.domain.sync import catch_up_client_order_id
-
+    _sync(pipeline, group_id, act=True)
+    [entry] = pipeline.call("GET", f"/groups/{group_id}/followers/EVAL-1/sync-history").body["entries"]
     coid = catch_up_client_order_id(group_id, "EVAL-1", "NQZ6", "E-1", 0)
-    broker = PaperBroker("EVAL-1", PaperStore(os.environ["PAPER_TABLE_NAME"]))
-    first = broker.place(
-        FollowerOrder(
-            client_order_id=coid,
-            account_id="EVAL-1",
-            symbol="NQZ6",
-            side=Side.BUY,
-            qty=2,
-            order_type=OrderType.MARKET,
-            reference_price=21450,
-        )
+    assert entry["client_order_id"] == coid
+    retried = PaperBroker("EVAL-1", PaperStore(os.environ["PAPER_TABLE_NAME"])).place(
+        _market_order(coid, Side.BUY, 2, 21450)
     )
-    # As if that order's answer was lost and the check ran again from position 0:
-    again = broker.place(
-        FollowerOrder(
-            client_order_id=coid,
-            account_id="EVAL-1",
-            symbol="NQZ6",
-            side=Side.BUY,
-            qty=2,
-            order_type=OrderType.MARKET,
-            reference_price=21450,
-        )
-    )
-    assert again.broker_order_id == first.broker_order_id
-    assert _sync(pipeline, group_id, act=True)["EVAL-1"]["status"] == "in_sync"
+    assert retried.broker_order_id == entry["broker_order_id"]
     assert pipeline.positions("EVAL-1") == {"NQZ6": 2} and len(pipeline.orders("EVAL-1")) == 1
 
 
@@ -169,15 +162,7 @@ def test_a_manual_trade_is_out_of_sync_and_alert_leaves_it(pipeline: Pipeline) -
     pipeline.deliver()
     assert _sync(pipeline, group_id)["EVAL-1"]["status"] == "in_sync"
     PaperBroker("EVAL-1", PaperStore(os.environ["PAPER_TABLE_NAME"])).place(
-        FollowerOrder(
-            client_order_id="manual-1",
-            account_id="EVAL-1",
-            symbol="NQZ6",
-            side=Side.BUY,
-            qty=1,
-            order_type=OrderType.MARKET,
-            reference_price=21451,
-        )
+        _market_order("manual-1", Side.BUY, 1, 21451)
     )
     report = _sync(pipeline, group_id, act=True)["EVAL-1"]
     assert report["status"] == "out_of_sync" and _symbol(report)["actual_qty"] == 3

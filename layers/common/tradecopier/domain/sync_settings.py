@@ -16,12 +16,9 @@ MaxCatchupTicks = Annotated[StrictInt, Field(ge=0, le=100_000)]
 
 
 class SyncPolicy(StrEnum):
-    """ALERT reports only; CLOSE_ONLY also closes what the leader does not hold; MIRROR also opens
-    what is missing, within ``max_catchup_ticks`` of the leader's entry."""
-
-    ALERT = "alert"
-    CLOSE_ONLY = "close_only"
-    MIRROR = "mirror"
+    ALERT = "alert"  # report only
+    CLOSE_ONLY = "close_only"  # also close what the leader does not hold
+    MIRROR = "mirror"  # also trim an excess and open what is missing, within max_catchup_ticks
 
 
 class SyncStatus(StrEnum):

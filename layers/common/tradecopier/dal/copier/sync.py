@@ -92,20 +92,23 @@ class SyncStore(TableAccess):
 
     def leader_positions(self, group_id: str) -> list[LeaderPosition]:
         """Every symbol the leader's position is known in (flat ones included), one Query."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
+        return [leader_position_from(item) for item in self._partition(leader_positions_pk(group_id))]
+
+    def _partition(self, pk: str) -> list[dict[str, Any]]:
+        """Every item under ``pk``, decoded, strongly consistent (all pages)."""
+        query: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": leader_positions_pk(group_id)}},
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
             "ConsistentRead": True,
         }
+        items: list[dict[str, Any]] = []
         while True:
-            page = self._client.query(**kwargs)
-            items.extend(page.get("Items", []))
+            page = self._client.query(**query)
+            items.extend(from_item(item) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [leader_position_from(from_item(item)) for item in items]
+                return items
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def set_follower_sync(self, group_id: str, account_id: str, sync: dict[str, Any]) -> None:
         """The follower's ``sync`` attribute (its view's ``sync``); a removed follower stays removed."""
@@ -135,18 +138,7 @@ class SyncStore(TableAccess):
 
     def sync_history(self, group_id: str, account_id: str, limit: int) -> list[dict[str, Any]]:
         """The follower's history entries, newest first."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": sync_log_pk(group_id, account_id)}},
-        }
-        while True:
-            page = self._client.query(**kwargs)
-            items.extend(from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = self._partition(sync_log_pk(group_id, account_id))
         items.sort(key=lambda item: str(item["sort_at"]), reverse=True)
         return [
             {key: value for key, value in item.items() if key not in ("pk", "sk", "sort_at", "expires_at")}
