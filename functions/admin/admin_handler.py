@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tradecopier.api.admin_routes import router
 from tradecopier.api.errors import body_too_large, register_error_handlers
 from tradecopier.api.http import as_json_request
+from tradecopier.api.sync_routes import router as sync_router
 from tradecopier.logic.services import admin_services
 from tradecopier.observability import logger, metrics, tracer
 
@@ -15,6 +16,7 @@ admin_services()  # at init: a missing or invalid variable fails the cold start,
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(router)
+app.include_router(sync_router)
 register_error_handlers(app)
 
 

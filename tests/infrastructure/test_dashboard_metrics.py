@@ -35,6 +35,7 @@ REQUIRED_ALARMS = {
     "FollowersLocked": "Sum",
     "CopyLatency": "p99",
     "FollowersLiquidated": "Sum",
+    "FollowersOutOfSync": "Maximum",
 }
 # The one metric with a second dimension: RiskLocks by rule, whose values the code fixes.
 RULE_DIMENSION = {"RiskLocks": ("rule", {rule.value for rule in RiskRule})}

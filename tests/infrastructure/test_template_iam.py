@@ -50,6 +50,9 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/risk/presets"): IAM,
     ("POST", "/groups/{group_id}/preview"): IAM,
     ("POST", "/groups/{group_id}/followers/{account_id}/risk/reset"): IAM,
+    ("GET", "/groups/{group_id}/sync"): IAM,
+    ("POST", "/groups/{group_id}/sync"): IAM,
+    ("GET", "/groups/{group_id}/followers/{account_id}/sync-history"): IAM,
 }
 
 # Actions that may be granted on Resource "*" because AWS offers no resource-level permission for

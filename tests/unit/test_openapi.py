@@ -33,6 +33,9 @@ API_MD_ROUTES = {
     ("get", "/risk/presets"),
     ("post", "/groups/{group_id}/preview"),
     ("post", "/groups/{group_id}/followers/{account_id}/risk/reset"),
+    ("get", "/groups/{group_id}/sync"),
+    ("post", "/groups/{group_id}/sync"),
+    ("get", "/groups/{group_id}/followers/{account_id}/sync-history"),
 }
 
 

@@ -37,6 +37,7 @@ class MetricName(StrEnum):
     PROVISIONING_FAILURES = "ProvisioningFailures"
     FOLLOWERS_LIQUIDATED = "FollowersLiquidated"
     RISK_LOCKS = "RiskLocks"
+    FOLLOWERS_OUT_OF_SYNC = "FollowersOutOfSync"
 
 
 CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
@@ -63,6 +64,10 @@ CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
     MetricName.PROVISIONING_FAILURES: (
         MetricUnit.Count,
         "follower provisioning or teardown steps that failed",
+    ),
+    MetricName.FOLLOWERS_OUT_OF_SYNC: (
+        MetricUnit.Count,
+        "followers found out_of_sync: per group check (scheduled or on demand) and per copy that saw it",
     ),
 }
 

@@ -16,6 +16,9 @@ def build_app(*, include_ingest: bool = True, include_admin: bool = True) -> API
         from tradecopier.api.admin_routes import router as admin_router
 
         app.include_router(admin_router)
+        from tradecopier.api.sync_routes import router as sync_router
+
+        app.include_router(sync_router)
     if include_ingest:
         from tradecopier.api.ingest_routes import router as ingest_router
 

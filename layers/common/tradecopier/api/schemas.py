@@ -22,6 +22,7 @@ from tradecopier.domain.events import (
 from tradecopier.domain.risk.presets import Preset
 from tradecopier.domain.risk.settings import Balance, ResolvedRisk
 from tradecopier.domain.symbols import SymbolMap
+from tradecopier.domain.sync_settings import MaxCatchupTicks, SyncPolicy
 from tradecopier.domain.types import AccountId, Identifier, MaxQuantity, Multiplier, Reason, StrictModel
 
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -61,10 +62,12 @@ class UpdateFollowerRequest(StrictModel):
     copy_mode: CopyMode | None = None
     max_delay_ms: MaxDelayMs | None = None
     risk: ResolvedRisk | None = None  # null removes every rule
+    sync_policy: SyncPolicy | None = None
+    max_catchup_ticks: MaxCatchupTicks | None = None
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> Self:
-        for name in ("multiplier", "rounding", "symbol_map", "inverse", "copy_mode"):
+        for name in ("multiplier", "rounding", "symbol_map", "inverse", "copy_mode", *_SYNC_SETTINGS):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -79,6 +82,9 @@ class PresetList(StrictModel):
 
 class RiskResetRequest(StrictModel):
     starting_balance: Balance | None = None
+
+
+_SYNC_SETTINGS = ("sync_policy", "max_catchup_ticks")
 
 
 class LockRequest(StrictModel):

@@ -12,6 +12,12 @@ from tradecopier.domain.enums import AccountRole, BrokerName, CopyMode, Follower
 from tradecopier.domain.risk.settings import RiskSettings
 from tradecopier.domain.risk.state import RiskState, RiskStatus
 from tradecopier.domain.symbols import SymbolMap
+from tradecopier.domain.sync_settings import (
+    DEFAULT_MAX_CATCHUP_TICKS,
+    FollowerSync,
+    MaxCatchupTicks,
+    SyncPolicy,
+)
 from tradecopier.domain.types import AccountId, GroupId, MaxQuantity, Multiplier, StrictModel
 
 # A day at most: a copy held back longer than that is never what the trader wants.
@@ -53,6 +59,8 @@ class FollowerSettings(StrictModel):
     max_delay_ms: MaxDelayMs | None = DEFAULT_MAX_DELAY_MS
     # As stored: the preset already applied (the request models resolve it, see api/schemas).
     risk: RiskSettings | None = None
+    sync_policy: SyncPolicy = SyncPolicy.ALERT
+    max_catchup_ticks: MaxCatchupTicks = DEFAULT_MAX_CATCHUP_TICKS
 
 
 class Follower(FollowerSettings):
@@ -70,6 +78,7 @@ class Follower(FollowerSettings):
     connection: ConnectionState | None = Field(
         default=None, description="last known status at a real broker; null for paper"
     )
+    sync: FollowerSync | None = None
 
     @property
     def is_locked(self) -> bool:

@@ -88,6 +88,8 @@ class Outcome:
     detail: str | None = None
     new_links: tuple[OrderLink, ...] = ()
     risk: risk.RiskChange | None = None  # the follower's risk state to write with the record
+    filled: bool = False
+    position_after: int | None = None  # the follower's, when the copy knows it without a broker call
 
 
 def _leader_order_id(accepted: AcceptedEvent) -> str | None:
@@ -136,6 +138,7 @@ def copy_event(
     if _broker_answered(outcome):
         note_connection(store, delivery, follower, "connected", None, clock)
     record = _record(delivery, outcome, store, clock)
+    _recheck_sync(store, delivery, inputs.follower, outcome, clock)
     started = outcome.risk is not None and outcome.risk.breach is not None and record is not None
     _finish_breach(delivery, inputs.follower, store, open_broker, liquidating=started)
     return record
@@ -202,6 +205,19 @@ def note_connection(
         logger.exception("could not note the broker connection status")
 
 
+def _recheck_sync(
+    store: CopierStore, delivery: Delivery, follower: Follower | None, outcome: Outcome, clock: Clock
+) -> None:
+    if follower is None or outcome.position_after is None:
+        return
+    from tradecopier.logic.sync import recheck_after_copy
+
+    try:
+        recheck_after_copy(store, delivery.accepted, follower, outcome.position_after, clock())
+    except Exception:  # the copy is done and recorded; its sync note is not worth failing it
+        logger.exception("sync re-check after the copy failed")
+
+
 def _decide_and_act(
     delivery: Delivery, inputs: CopyInputs, open_broker: BrokerOpener, clock: Clock
 ) -> Outcome:
@@ -234,6 +250,11 @@ def _decide_and_act(
             decision = decide(accepted, follower, inputs.claim, inputs.link, now=clock(), position=position)
         assert not isinstance(decision, NeedPosition)  # asked once, answered once
         outcome, state = _act_within_rules(decision, delivery, follower, broker, holdings, clock)
+        if position is not None and isinstance(decision, Place) and outcome.filled:
+            # The follower's position is known without another broker call: sync re-checks it.
+            outcome = replace(
+                outcome, position_after=position + decision.order.side.sign * (outcome.qty or 0)
+            )
         return _with_losses(outcome, follower, state, broker, clock)
     except BrokerRejected as rejected:
         return Outcome(CopyStatus.REJECTED, reason=f"broker rejected: {rejected.reason}")
@@ -407,6 +428,7 @@ def _placed(
         client_order_id=order.client_order_id,
         detail=detail,
         new_links=new_links,
+        filled=order.status is OrderStatus.FILLED,
     )
 
 

@@ -15,6 +15,7 @@ from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore, EventExists
 from tradecopier.domain.errors import NotFound, PublishFailed, Unauthorized
 from tradecopier.domain.events import AcceptedEvent, LeaderEvent
+from tradecopier.domain.leader_position import leader_update
 from tradecopier.fanout.publish import Publisher, PublishError
 from tradecopier.logic.tokens import token_matches
 from tradecopier.observability import MetricName, count, logger
@@ -77,9 +78,22 @@ def ingest_event(
             # Nothing may claim to be accepted: the sender gets a 503 and may safely retry.
             store.delete_event(group_id, event.event_id)
             raise
+    _note_leader_position(store, accepted)
     count(MetricName.EVENTS_ACCEPTED)
     logger.info("event accepted", extra={"group_id": group_id, "followers": len(followers)})
     return IngestResult(event.event_id, "accepted")
+
+
+def _note_leader_position(store: CopierStore, accepted: AcceptedEvent) -> None:
+    """Sync's knowledge of a webhook leader: one UpdateItem, only for an event that tells the
+    leader's position. The event is accepted already: a failure here is logged, never answered."""
+    update = leader_update(accepted.event)
+    if update is None:
+        return
+    try:
+        store.put_leader_update(accepted.group_id, update, accepted.event.event_id, accepted.received_at)
+    except Exception:
+        logger.exception("could not record the leader's position; sync reports the previous one")
 
 
 def _publish(publisher: Publisher, topic_arns: list[str], accepted: AcceptedEvent) -> None:

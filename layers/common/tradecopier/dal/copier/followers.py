@@ -49,6 +49,9 @@ FOLLOWER_FIELDS = (
     "risk",
     "risk_state",
     "connection",
+    "sync_policy",
+    "max_catchup_ticks",
+    "sync",
 )
 # ``risk`` (the settings, preset applied) and ``risk_state`` (the engine's memory) are JSON strings:
 # each is read and written whole, and a string keeps Decimal amounts and HH:MM times exact.
@@ -64,7 +67,7 @@ def follower_from(values: dict[str, Any]) -> Follower:
     fields = {name: values.get(name) for name in FOLLOWER_FIELDS if name in values}
     # A null setting is stored as an absent attribute: no max_delay_ms attribute is "no limit".
     fields.setdefault("max_delay_ms", None)
-    for name in ("max_qty", "max_delay_ms"):
+    for name in ("max_qty", "max_delay_ms", "max_catchup_ticks"):
         number = fields.get(name)
         if number is not None:
             fields[name] = int(number)  # DynamoDB numbers come back as Decimal

@@ -11,6 +11,8 @@ Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gs
 | leader event  | EVENT#{group_id}#{event_id} | EVENT              | EVENTS#{group_id} / {received_at}#… |
 | order link    | LINK#{group_id}#{order_id}  | FOLLOWER#{account} |                                     |
 | broker token  | TVTOKEN#{user digest}       | TOKEN              |                                     |
+| leader pos.   | LEADER#{group_id}           | POSITION#{symbol}  |                                     |
+| sync history  | SYNC#{group_id}#{account}   | {symbol}#{id}      |                                     |
 
 Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - create group: one transaction, leader claim (``attribute_not_exists``) + group item. [groups]
@@ -39,6 +41,15 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
   username (never a secret, never the username itself). The token as KMS ciphertext, its expiry and
   version, the renewal lease and a refused-login record; ConsistentRead GetItem + conditional
   UpdateItem only (``brokers/tradovate/lease.py``). Expires through TTL a day after the token.
+- leader position (sync): ingest, for an event that tells the leader's position (``position_after``
+  on a market ``order.placed`` or an ``order.filled``, or ``position.flattened``), one blind
+  UpdateItem of ``LEADER#{gid}`` / ``POSITION#{symbol}`` (qty, the lots since it last started over
+  for the average entry price, the latest price, the event id); other events write nothing. A
+  sync check reads all of a group's in one Query. [sync]
+- follower sync status: the ``sync`` map attribute of the follower item (its view's ``sync``
+  field), one UpdateItem per check that changes it. [sync]
+- sync history: one PutItem per catch-up or refusal under ``SYNC#{gid}#{account}`` (sk derived from
+  the deterministic catch-up id, so a repeated check overwrites, never doubles); TTL. [sync]
 Events and links expire through TTL (``expires_at``) after ``event_retention_days``.
 Timestamps are stored as UTC ISO 8601 with milliseconds and a ``Z`` (``iso``): they sort as text,
 which is what the ``gsi1sk`` orderings rely on.
@@ -101,6 +112,18 @@ def events_index_sk(received: str, event_id: str) -> str:
 
 def link_key(group_id: str, leader_order_id: str, account_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"LINK#{group_id}#{leader_order_id}"}, "sk": {"S": f"FOLLOWER#{account_id}"}}
+
+
+def leader_positions_pk(group_id: str) -> str:
+    return f"LEADER#{group_id}"
+
+
+def leader_position_key(group_id: str, symbol: str) -> dict[str, Any]:
+    return {"pk": {"S": leader_positions_pk(group_id)}, "sk": {"S": f"POSITION#{symbol}"}}
+
+
+def sync_log_pk(group_id: str, account_id: str) -> str:
+    return f"SYNC#{group_id}#{account_id}"
 
 
 def item_kind(values: dict[str, Any]) -> str:

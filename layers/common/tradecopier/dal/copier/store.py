@@ -15,9 +15,18 @@ from tradecopier.dal.copier.groups import GroupStore
 from tradecopier.dal.copier.links import LinkStore
 from tradecopier.dal.copier.queues import QueueStore
 from tradecopier.dal.copier.risk import RiskStore
+from tradecopier.dal.copier.sync import SyncStore
 
 
 class CopierStore(
-    GroupStore, RiskStore, FollowerStore, ClaimStore, QueueStore, CopyStore, LinkStore, CopyInputsStore
+    GroupStore,
+    RiskStore,
+    FollowerStore,
+    ClaimStore,
+    QueueStore,
+    CopyStore,
+    LinkStore,
+    CopyInputsStore,
+    SyncStore,
 ):
     """All reads and writes of ``CopierTable``: ``CopierStore(table_name, retention_days, client, clock)``."""
