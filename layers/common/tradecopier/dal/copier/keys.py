@@ -1,4 +1,5 @@
-"""The copier's table: groups, followers, account claims, leader events with their copies, order links.
+"""The copier's table: groups, followers, account claims, leader events with their copies, order links,
+the leader listener's last-seen state.
 
 Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gsi1``):
 
@@ -10,6 +11,7 @@ Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gs
 | queue owner   | QUEUE#{queue_name}          | QUEUE              |                                     |
 | leader event  | EVENT#{group_id}#{event_id} | EVENT              | EVENTS#{group_id} / {received_at}#… |
 | order link    | LINK#{group_id}#{order_id}  | FOLLOWER#{account} |                                     |
+| listener state| LISTENER#{group_id}         | LEADER#{account}   |                                     |
 
 Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - create group: one transaction, leader claim (``attribute_not_exists``) + group item. [groups]
@@ -33,6 +35,10 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
   BatchWriteItem. [links]
 - list events of a group, newest first: Query ``gsi1`` on ``EVENTS#{gid}`` (ids only), then
   BatchGetItem of the events. [events]
+- leader listener: one consistent GetItem of its last-seen state per leader on (re)connect; one
+  UpdateItem of the view after each frame's events were accepted, and of the stream's state
+  (connected / reconnecting / down) when it changes. [listener: ``ListenerStateStore``, outside the
+  ``CopierStore`` facade so the hot handlers do not import it]
 Events and links expire through TTL (``expires_at``) after ``event_retention_days``.
 Timestamps are stored as UTC ISO 8601 with milliseconds and a ``Z`` (``iso``): they sort as text,
 which is what the ``gsi1sk`` orderings rely on.
@@ -95,6 +101,10 @@ def events_index_sk(received: str, event_id: str) -> str:
 
 def link_key(group_id: str, leader_order_id: str, account_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"LINK#{group_id}#{leader_order_id}"}, "sk": {"S": f"FOLLOWER#{account_id}"}}
+
+
+def listener_key(group_id: str, account_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"LISTENER#{group_id}"}, "sk": {"S": f"LEADER#{account_id}"}}
 
 
 def item_kind(values: dict[str, Any]) -> str:
