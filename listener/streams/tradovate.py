@@ -185,9 +185,12 @@ class TradovateStream:
                 health.rejected(self.group_id, "binary_frame", f"{len(raw)} bytes")
                 continue
             try:
-                yield parse_frame(raw)
+                frame = parse_frame(raw)
             except MalformedFrame as error:
                 health.rejected(self.group_id, "malformed_frame", str(error))
+                continue
+            yield frame
+            last_rx = self.monotonic()  # the watchdog times the broker's silence, not our own work
 
     def _expect_open(self, frames: Iterator[tuple[str, Any]]) -> None:
         for kind, body in frames:
@@ -204,9 +207,12 @@ class TradovateStream:
         what: str,
         token_refused: Callable[[], None] | None = None,
     ) -> Any:
+        deadline = self.monotonic() + self.timings.open_timeout_s
         for kind, body in frames:
             if kind == "c":
                 raise Reconnect(f"closed during {what}: {body}")
+            if self.monotonic() > deadline:
+                raise Reconnect(f"no answer to {what} in {self.timings.open_timeout_s:g} s")
             if kind != "a":
                 continue
             for message in body:
