@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -45,20 +46,25 @@ class Platform:
 
     def __init__(self, fake: FakeTradovate, account_name: str, http: requests.Session | None = None) -> None:
         self.fake, self.base = fake, fake.base_url
-        if http is None:  # one session of the trader's two (the listener holds the other)
-            http = requests.Session()
-            reply = http.post(f"{self.base}/auth/accesstokenrequest", json=TRADER, timeout=5).json()
-            http.headers["Authorization"] = f"Bearer {reply['accessToken']}"
-        self.http = http
+        self.http = http or self.login(requests.Session())
         accounts = self.http.get(f"{self.base}/account/list", timeout=5).json()
         self.account = next(a for a in accounts if a["name"] == account_name)
         self.symbol = str(fake.contract("NQ")["name"])
+
+    def login(self, http: requests.Session) -> requests.Session:
+        """One session of the trader's two (the listener holds the other)."""
+        reply = http.post(f"{self.base}/auth/accesstokenrequest", json=TRADER, timeout=5).json()
+        http.headers["Authorization"] = f"Bearer {reply['accessToken']}"
+        return http
 
     def other_account(self, account_name: str) -> Platform:
         return Platform(self.fake, account_name, self.http)
 
     def post(self, path: str, **body: Any) -> dict[str, Any]:
-        answer = self.http.post(f"{self.base}/{path}", json=body, timeout=5).json()
+        reply = self.http.post(f"{self.base}/{path}", json=body, timeout=5)
+        if reply.status_code == 401:  # the platform's own token expired: it logs in again
+            reply = self.login(self.http).post(f"{self.base}/{path}", json=body, timeout=5)
+        answer = reply.json()
         assert "failureReason" not in answer and "errorText" not in answer, answer
         return dict(answer)
 
@@ -179,11 +185,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) ->
 
 
 @pytest.fixture
-def world(pipeline: Pipeline) -> Iterator[World]:
+def world(pipeline: Pipeline, request: pytest.FixtureRequest) -> Iterator[World]:
     clear_cache()
     clear_contracts()
     health.reset()
-    fake = FakeTradovate()
+    lifetime_s = getattr(request, "param", 90 * 60)  # parametrised indirectly: the token lifetime
+    fake = FakeTradovate(token_lifetime=timedelta(seconds=lifetime_s))
     user = fake.add_user(TRADER["name"], TRADER["password"], app_id="platform", cid=9, sec="s2")
     fake.add_account(user, LEAD_NAME, balance=50_000)
     fake.add_account(user, OTHER_NAME, balance=50_000)
@@ -339,3 +346,20 @@ def test_a_new_group_is_picked_up_and_a_deleted_one_dropped_without_restart(worl
     assert world.pipeline.call("DELETE", f"/groups/{world.group_id}").status in (200, 204)
     wait_for(lambda: world.socket.synced_sockets() == 0, "the deleted group's stream dropped", timeout=10)
     assert supervisor.held == {}
+
+
+@pytest.mark.parametrize("world", [4], indirect=True)
+def test_the_token_is_renewed_ahead_of_expiry_without_a_gap(world: World) -> None:
+    supervisor = world.start_listener(keepalive_s=1.0)
+    time.sleep(5)  # past the first token's expiry
+    order_id = world.platform.order("Buy", 1)
+    assert world.copied(f"tv-{order_id}-placed")["status"] == "placed"
+    assert health.COUNTS["reconnects"] == 0
+    stream = next(iter(supervisor.held))
+    assert stream.account_id == LEADER
+    world.socket.drop()  # a reconnect authorises with the renewed token
+    second = world.platform.order("Buy", 1)
+    assert world.copied(f"tv-{second}-placed")["status"] == "placed"
+    assert (
+        world.fake.live_sessions("trader") == 2
+    )  # the platform's and the listener's: renewed, never re-logged
