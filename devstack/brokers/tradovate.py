@@ -1930,17 +1930,23 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ws-port", type=int, default=0, help="the user-sync websocket's port (0: any)")
     args = parser.parse_args(argv)
+    from devstack.brokers.tradovate_ws import FakeTradovateSocket  # websockets: a dev dependency
+
     fake = FakeTradovate()
     seeded = seed_demo(fake)
     base = fake.start(args.port, args.host)
-    print(json.dumps({"baseUrl": base, **seeded}, indent=2), flush=True)
+    socket = FakeTradovateSocket(fake)
+    ws_url = socket.start(args.ws_port, args.host)
+    print(json.dumps({"baseUrl": base, "wsUrl": ws_url, **seeded}, indent=2), flush=True)
     print(f"POST {base}/auth/accesstokenrequest with the credentials above; Ctrl-C stops.", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
+        socket.stop()
         fake.stop()
 
 
