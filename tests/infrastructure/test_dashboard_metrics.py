@@ -29,7 +29,15 @@ SERVICE = observability.SERVICE
 DIMENSIONS = {"service": SERVICE}
 
 # Alarms the operator relies on: metric name -> statistic (AWS::CloudWatch::Alarm on TradeCopier).
-REQUIRED_ALARMS = {"CopiesFailed": "Sum", "FollowersLocked": "Sum", "CopyLatency": "p99"}
+REQUIRED_ALARMS = {
+    "CopiesFailed": "Sum",
+    "FollowersLocked": "Sum",
+    "CopyLatency": "p99",
+    "ListenerStreamsDown": "Maximum",  # a leader stream the listener should hold is down
+}
+# No data is healthy (no copies, no events) except where silence is the failure: a listener that
+# reports nothing is not holding its streams.
+MISSING_DATA = {"ListenerStreamsDown": "breaching"}
 
 
 @dataclass(frozen=True)
@@ -197,10 +205,9 @@ def required_alarm_problems(template: dict[str, Any]) -> list[str]:
                 problems.append(f"{logical_id}: statistic should be {stat}")
             if {"Ref": "AlertsTopic"} not in props.get("AlarmActions", []):
                 problems.append(f"{logical_id}: does not notify AlertsTopic")
-            if props.get("TreatMissingData") != "notBreaching":
-                problems.append(
-                    f"{logical_id}: TreatMissingData should be notBreaching (no copies = healthy)"
-                )
+            expected = MISSING_DATA.get(name, "notBreaching")
+            if props.get("TreatMissingData") != expected:
+                problems.append(f"{logical_id}: TreatMissingData should be {expected}")
     return problems
 
 

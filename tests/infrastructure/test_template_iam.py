@@ -439,7 +439,13 @@ def test_translated_roles_have_only_checked_statements_and_expected_managed_poli
     roles = {
         k: r["Properties"] for k, r in _translated()["Resources"].items() if r["Type"] == "AWS::IAM::Role"
     }
-    assert set(roles) == {"IngestFunctionRole", "AdminFunctionRole", "ExecutorFunctionRole"}
+    assert set(roles) == {
+        "IngestFunctionRole",
+        "AdminFunctionRole",
+        "ExecutorFunctionRole",
+        "ListenerTaskRole",  # EnableListener: the listener task's own role and its ECS agent's
+        "ListenerExecutionRole",
+    }
     problems: list[str] = []
     for logical_id, role in roles.items():
         for arn in role.get("ManagedPolicyArns", []):
