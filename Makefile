@@ -30,8 +30,8 @@ PYTHON ?= $(shell for c in $(PY313_CANDIDATES); do \
                 2>/dev/null && break; done)
 
 # Only directories that exist (and, for mypy, hold Python files).
-LINT_DIRS   = $(wildcard layers/common functions devstack tests bench)
-TYPE_DIRS   = $(shell for d in layers/common/tradecopier functions devstack bench; do \
+LINT_DIRS   = $(wildcard layers/common functions devstack listener tests bench)
+TYPE_DIRS   = $(shell for d in layers/common/tradecopier functions devstack listener bench; do \
                 [ -n "$$(find $$d -name '*.py' -print -quit 2>/dev/null)" ] && echo $$d; done; true)
 
 # sam build runs pip for the runtime (python3.13): it must find python3.13 on PATH.

@@ -60,6 +60,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="how often the template's schedules (the risk clock) run locally (default 60)",
     )
     p.add_argument("--ready-file", default=None, help="write the stack's endpoints as JSON here once ready")
+    p.add_argument(
+        "--listener",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the leader listener for groups whose leader has a real broker",
+    )
     return p.parse_args(argv)
 
 
@@ -94,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         log_dir=args.log_dir,
         keep_logs=args.keep_logs,
         print_requests=not args.no_print_requests,
+        listener=args.listener,
         print_copies=not args.no_print_copies,
         require_health=not args.no_health_check,
         ready_timeout=args.ready_timeout,

@@ -95,6 +95,7 @@ class LocalStack:
         esm_wait_seconds: int = 2,
         schedule_seconds: float = 60.0,
         subprocess_output: IO[bytes] | int | None = None,
+        listener: bool = False,
     ) -> None:
         if mode not in ("inprocess", "subprocess"):
             raise ValueError("mode must be 'inprocess' or 'subprocess'")
@@ -122,6 +123,7 @@ class LocalStack:
             raise ValueError("schedule_seconds must be > 0")
         self.schedule_seconds = schedule_seconds
         self.subprocess_output = subprocess_output
+        self.listener = listener  # the leader listener process (``make dev`` turns it on)
 
         # filled by start()
         self.api_url = ""
@@ -298,6 +300,7 @@ class LocalStack:
         if not self.require_health:
             args.append("--no-health-check")
         args.append("--keep-logs" if self.keep_logs else "--no-keep-logs")
+        args.append("--listener" if self.listener else "--no-listener")
         return args
 
     def _start_subprocess(self) -> None:
@@ -411,6 +414,7 @@ class LocalStack:
         self._serve_http(routes)
         self._start_pollers(specs)
         self._start_schedules(translated)
+        self._start_listener(specs)
         if self.require_health:  # ready = GET /health answers 200 (from the admin function)
             self._wait_healthy()
             self._mark("health", t0)
@@ -705,6 +709,41 @@ class LocalStack:
                         )
 
             threading.Thread(target=run, name=f"devstack-{schedule}", daemon=True).start()
+
+    def _start_listener(self, specs: dict[str, Any]) -> None:
+        """The leader listener (``python -m listener``, a process as on AWS) for every group whose
+        leader has a real broker; it picks groups up and drops them itself. Its environment: the
+        executor's table and secret names (the template's ``ListenerTaskDefinition`` gives it the
+        same), pointed at this stack."""
+        if not self.listener or "ExecutorFunction" not in specs:
+            return
+        env = self._function_env(specs["ExecutorFunction"])
+        root = Path(__file__).resolve().parent.parent
+        env["PYTHONPATH"] = os.pathsep.join([str(root), str(root / "layers" / "common")])
+        env.setdefault("POWERTOOLS_SERVICE_NAME", "trade-copier")
+        out: Any = None
+        if self.log_dir is not None:
+            out = open(self.log_dir / "Listener.log", "ab")  # noqa: SIM115 - closed at stop
+            self._cleanups.append(("listener log", out.close))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "listener"],
+            env=env,
+            cwd=str(root),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT if out is not None else None,
+        )
+
+        def stop() -> None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+        self._cleanups.append(("listener", stop))
+        self.resources["Listener"] = f"pid {proc.pid}"
 
     def _stop_esm(self) -> None:
         if self._esm is not None:

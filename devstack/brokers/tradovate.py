@@ -63,7 +63,8 @@ Section 7 ("What a fake server must reproduce"), item by item
    empty body; per IP+endpoint (``endpoint_limits``: accesstokenrequest 5 failures/h, renewaccesstoken
    15/h, me 10/h) -> HTTP 200 penalty; a resend carrying the ``p-ticket`` after ``p-time`` passes;
    ``fail_next(path, "http423")`` for the 423 warning.
-12-16. Websocket - NOT HERE (a later task). The state is ready for it: every entity change is a
+12-16. Websocket - ``devstack/brokers/tradovate_ws.py`` (``FakeTradovateSocket``), over this state:
+   every entity change is a
    ``PropsEvent`` (user, account, entityType, eventType, entity) given to each ``add_listener``
    callback, in order, under the fake's lock, in the CAP sequences of §5.5 (order, command,
    orderVersion, commandReport, executionReport, fill, position, fillPair, cashBalance,
@@ -859,6 +860,18 @@ class FakeTradovate:
     def live_sessions(self, user: int | str) -> int:
         with self._lock:
             return sum(session.alive for session in self._user(user).sessions)
+
+    def account_ids(self, user: int | str) -> list[int]:
+        with self._lock:
+            owner = self._user(user)
+            return sorted(a["id"] for a in self._store["account"].values() if a["userId"] == owner.id)
+
+    def synced_snapshot(self, user: int | str, subscribe: Callable[[], None]) -> Json:
+        """``subscribe()`` and the snapshot in one step under the lock: a websocket's syncrequest
+        misses no change between the two (``tradovate_ws``)."""
+        with self._lock:
+            subscribe()
+            return self.snapshot(user)
 
     def snapshot(self, user: int | str) -> Json:
         """The arrays a ``user/syncrequest`` snapshot carries (§5.4) for one user's accounts."""
@@ -1917,17 +1930,23 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ws-port", type=int, default=0, help="the user-sync websocket's port (0: any)")
     args = parser.parse_args(argv)
+    from devstack.brokers.tradovate_ws import FakeTradovateSocket  # websockets: a dev dependency
+
     fake = FakeTradovate()
     seeded = seed_demo(fake)
     base = fake.start(args.port, args.host)
-    print(json.dumps({"baseUrl": base, **seeded}, indent=2), flush=True)
+    socket = FakeTradovateSocket(fake)
+    ws_url = socket.start(args.ws_port, args.host)
+    print(json.dumps({"baseUrl": base, "wsUrl": ws_url, **seeded}, indent=2), flush=True)
     print(f"POST {base}/auth/accesstokenrequest with the credentials above; Ctrl-C stops.", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
+        socket.stop()
         fake.stop()
 
 

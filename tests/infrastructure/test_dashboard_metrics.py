@@ -36,9 +36,13 @@ REQUIRED_ALARMS = {
     "CopyLatency": "p99",
     "FollowersLiquidated": "Sum",
     "FollowersOutOfSync": "Maximum",
+    "ListenerStreamsDown": "Maximum",  # a leader stream the listener should hold is down
 }
 # The one metric with a second dimension: RiskLocks by rule, whose values the code fixes.
 RULE_DIMENSION = {"RiskLocks": ("rule", {rule.value for rule in RiskRule})}
+# No data is healthy (no copies, no events) except where silence is the failure: a listener that
+# reports nothing is not holding its streams.
+MISSING_DATA = {"ListenerStreamsDown": "breaching"}
 
 
 @dataclass(frozen=True)
@@ -212,10 +216,9 @@ def required_alarm_problems(template: dict[str, Any]) -> list[str]:
                 problems.append(f"{logical_id}: statistic should be {stat}")
             if {"Ref": "AlertsTopic"} not in props.get("AlarmActions", []):
                 problems.append(f"{logical_id}: does not notify AlertsTopic")
-            if props.get("TreatMissingData") != "notBreaching":
-                problems.append(
-                    f"{logical_id}: TreatMissingData should be notBreaching (no copies = healthy)"
-                )
+            expected = MISSING_DATA.get(name, "notBreaching")
+            if props.get("TreatMissingData") != expected:
+                problems.append(f"{logical_id}: TreatMissingData should be {expected}")
     return problems
 
 

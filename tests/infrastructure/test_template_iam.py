@@ -452,6 +452,8 @@ def test_translated_roles_have_only_checked_statements_and_expected_managed_poli
         "ExecutorFunctionRole",
         "SchedulerFunctionRole",
         "SchedulerFunctionEveryMinuteRole",
+        "ListenerTaskRole",  # EnableListener: the listener task's own role and its ECS agent's
+        "ListenerExecutionRole",
     }
     problems: list[str] = []
     for logical_id, role in roles.items():

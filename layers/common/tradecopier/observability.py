@@ -38,6 +38,12 @@ class MetricName(StrEnum):
     FOLLOWERS_LIQUIDATED = "FollowersLiquidated"
     RISK_LOCKS = "RiskLocks"
     FOLLOWERS_OUT_OF_SYNC = "FollowersOutOfSync"
+    LISTENER_STREAMS_CONNECTED = "ListenerStreamsConnected"
+    LISTENER_STREAMS_DOWN = "ListenerStreamsDown"
+    LISTENER_RECONNECTS = "ListenerReconnects"
+    LISTENER_EVENTS_EMITTED = "ListenerEventsEmitted"
+    LISTENER_LAG = "ListenerLag"
+    LISTENER_FRAMES_REJECTED = "ListenerFramesRejected"
 
 
 CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
@@ -68,6 +74,25 @@ CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
     MetricName.FOLLOWERS_OUT_OF_SYNC: (
         MetricUnit.Count,
         "followers found out_of_sync: per group check (scheduled or on demand) and per copy that saw it",
+    ),
+    # The leader listener (a process; listener/health.py), one data point per minute per gauge.
+    MetricName.LISTENER_STREAMS_CONNECTED: (MetricUnit.Count, "leader streams connected and synced"),
+    MetricName.LISTENER_STREAMS_DOWN: (
+        MetricUnit.Count,
+        "leader streams the listener should hold but does not",
+    ),
+    MetricName.LISTENER_RECONNECTS: (
+        MetricUnit.Count,
+        "leader stream reconnects (drops, silence, token renewal)",
+    ),
+    MetricName.LISTENER_EVENTS_EMITTED: (MetricUnit.Count, "leader events the listener handed to ingest"),
+    MetricName.LISTENER_LAG: (
+        MetricUnit.Milliseconds,
+        "from the broker's timestamp of an order or fill to its acceptance by ingest",
+    ),
+    MetricName.LISTENER_FRAMES_REJECTED: (
+        MetricUnit.Count,
+        "malformed or unknown frames, events for accounts that are not leaders, unreadable orders",
     ),
 }
 

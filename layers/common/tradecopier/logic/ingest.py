@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Literal
 
 from tradecopier.clock import Clock, utc_now
-from tradecopier.dal.copier import CopierStore, EventExists
+from tradecopier.dal.copier import CopierStore, EventExists, GroupItem
 from tradecopier.domain.errors import NotFound, PublishFailed, Unauthorized
 from tradecopier.domain.events import AcceptedEvent, LeaderEvent
 from tradecopier.domain.leader_position import leader_update
@@ -59,7 +59,20 @@ def ingest_event(
         raise NotFound(f"group {group_id} does not exist")
     if not token_matches(token, group.token_hash):
         raise Unauthorized("the webhook token is missing or wrong")
+    return accept_event(group, event, store=store, publisher=publisher, clock=clock)
 
+
+def accept_event(
+    group: GroupItem,
+    event: LeaderEvent,
+    *,
+    store: CopierStore,
+    publisher: Publisher,
+    clock: Clock = utc_now,
+) -> IngestResult:
+    """Record ``event`` with a pending copy per follower and publish it: the acceptance both the
+    webhook route (after its token check) and the leader listener (trusted by its IAM role) use."""
+    group_id = group.group.group_id
     accepted = AcceptedEvent(group_id=group_id, received_at=clock(), event=event)
     followers = [follower.account_id for follower in group.provisioned_followers]
     try:

@@ -1,4 +1,5 @@
-"""The copier's table: groups, followers, account claims, leader events with their copies, order links.
+"""The copier's table: groups, followers, account claims, leader events with their copies, order links,
+the leader listener's last-seen state.
 
 Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gsi1``):
 
@@ -13,6 +14,7 @@ Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gs
 | broker token  | TVTOKEN#{user digest}       | TOKEN              |                                     |
 | leader pos.   | LEADER#{group_id}           | POSITION#{symbol}  |                                     |
 | sync history  | SYNC#{group_id}#{account}   | {symbol}#{id}      |                                     |
+| listener state| LISTENER#{group_id}         | LEADER#{account}   |                                     |
 
 Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - create group: one transaction, leader claim (``attribute_not_exists``) + group item. [groups]
@@ -50,6 +52,10 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
   field), one UpdateItem per check that changes it. [sync]
 - sync history: one PutItem per catch-up or refusal under ``SYNC#{gid}#{account}`` (sk derived from
   the deterministic catch-up id, so a repeated check overwrites, never doubles); TTL. [sync]
+- leader listener: one consistent GetItem of its last-seen state per leader on (re)connect; one
+  UpdateItem of the view after each frame's events were accepted, and of the stream's state
+  (connected / reconnecting / down) when it changes. [listener: ``ListenerStateStore``, outside the
+  ``CopierStore`` facade so the hot handlers do not import it]
 Events and links expire through TTL (``expires_at``) after ``event_retention_days``.
 Timestamps are stored as UTC ISO 8601 with milliseconds and a ``Z`` (``iso``): they sort as text,
 which is what the ``gsi1sk`` orderings rely on.
@@ -124,6 +130,10 @@ def leader_position_key(group_id: str, symbol: str) -> dict[str, Any]:
 
 def sync_log_pk(group_id: str, account_id: str) -> str:
     return f"SYNC#{group_id}#{account_id}"
+
+
+def listener_key(group_id: str, account_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"LISTENER#{group_id}"}, "sk": {"S": f"LEADER#{account_id}"}}
 
 
 def item_kind(values: dict[str, Any]) -> str:

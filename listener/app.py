@@ -1,0 +1,50 @@
+"""Wiring: settings → the store, the sink, the state store and one stream factory per broker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from listener.handover import Handover, Leader
+from listener.settings import ListenerSettings
+from listener.sink import IngestSink
+from listener.streams.tradovate import PREFIX as TRADOVATE_PREFIX
+from listener.streams.tradovate import Timings, TradovateStream
+from listener.supervisor import Stream, Supervisor
+from tradecopier.brokers.base import BrokerRejected
+from tradecopier.brokers.credentials import broker_credentials
+from tradecopier.brokers.tradovate.broker import TradovateBroker
+from tradecopier.brokers.tradovate.config import TradovateConfig
+from tradecopier.clock import Clock, utc_now
+from tradecopier.dal.copier import CopierStore
+from tradecopier.dal.copier.listener import ListenerStateStore
+from tradecopier.fanout.publish import Publisher, SnsPublisher
+
+
+@dataclass
+class ListenerApp:
+    settings: ListenerSettings
+    store: CopierStore
+    states: ListenerStateStore
+    sink: IngestSink
+    clock: Clock = utc_now
+
+    @classmethod
+    def build(cls, settings: ListenerSettings, publisher: Publisher | None = None) -> ListenerApp:
+        table, days = settings.copier_table_name, settings.event_retention_days
+        store = CopierStore(table, days, clock=utc_now)
+        sink = IngestSink(store, publisher or SnsPublisher(), clock=utc_now)
+        return cls(settings, store, ListenerStateStore(table, days, clock=utc_now), sink)
+
+    def timings(self) -> Timings:
+        return Timings(silence_s=self.settings.listener_silence_seconds)
+
+    def open_stream(self, leader: Leader) -> Stream:
+        if leader.broker != "tradovate":
+            raise BrokerRejected(f"no leader stream for {leader.broker} yet (account {leader.account_id})")
+        credentials = broker_credentials(leader.account_id, self.settings)
+        broker = TradovateBroker(leader.account_id, TradovateConfig.from_credentials(credentials))
+        handover = Handover(leader, TRADOVATE_PREFIX, self.sink, self.states, clock=self.clock)
+        return TradovateStream(handover, broker, self.timings())
+
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.store, self.open_stream, poll_s=self.settings.listener_poll_seconds)
