@@ -94,6 +94,7 @@ class LocalStack:
         ready_timeout: float = 60.0,
         esm_wait_seconds: int = 2,
         subprocess_output: IO[bytes] | int | None = None,
+        data_dir: Path | str | None = None,
     ) -> None:
         if mode not in ("inprocess", "subprocess"):
             raise ValueError("mode must be 'inprocess' or 'subprocess'")
@@ -118,6 +119,8 @@ class LocalStack:
         self.ready_timeout = ready_timeout
         self.esm_wait_seconds = esm_wait_seconds
         self.subprocess_output = subprocess_output
+        # Home mode: state kept in this folder (devstack.home); None = everything in memory.
+        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
 
         # filled by start()
         self.api_url = ""
@@ -134,6 +137,8 @@ class LocalStack:
         self.ready_seconds: float | None = None
         self.timings: dict[str, float] = {}
         self.pid: int | None = None
+        self.restored: dict[str, int] | None = None  # home mode: what the start restored
+        self.key_location: str | None = None
 
         self._started = False
         self._stopping = False
@@ -145,6 +150,8 @@ class LocalStack:
         self._api: Any = None
         self._moto: Any = None  # devstack.motoserver.MotoServer
         self._copy_log: CopyLog | None = None
+        self._home: Any = None  # devstack.home.DataDir
+        self._vault: Any = None  # devstack.vault.Vault
 
     # -- public ----------------------------------------------------------------------------------
     @property
@@ -193,6 +200,9 @@ class LocalStack:
             "ready_seconds": self.ready_seconds,
             "timings": self.timings,
             "pid": self.pid,
+            "data_dir": str(self.data_dir) if self.data_dir else None,
+            "restored": self.restored,
+            "key_location": self.key_location,
         }
 
     def __enter__(self) -> LocalStack:
@@ -292,6 +302,7 @@ class LocalStack:
         if not self.require_health:
             args.append("--no-health-check")
         args.append("--keep-logs" if self.keep_logs else "--no-keep-logs")
+        args += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--memory"]
         return args
 
     def _start_subprocess(self) -> None:
@@ -346,6 +357,8 @@ class LocalStack:
             "moto_report",
             "ready_seconds",
             "timings",
+            "restored",
+            "key_location",
         ):
             setattr(self, key, data[key])
         self.log_dir = Path(data["log_dir"]) if data.get("log_dir") else None
@@ -380,6 +393,7 @@ class LocalStack:
         t0 = time.monotonic()
         self.pid = os.getpid()
         self._check_prerequisites()
+        self._open_data_dir()
         self._open_http_front()
         # Fake credentials in os.environ before anything imports a handler.
         self._set_env({"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **FAKE_CREDENTIALS})
@@ -388,6 +402,7 @@ class LocalStack:
         translated = self._translate_template()
         self._mark("translate", t0)
         self._wait_for_moto()
+        self._restore_secrets()
         self._mark("moto", t0)
         self._package(translated)
         self._mark("package", t0)
@@ -404,6 +419,7 @@ class LocalStack:
         self._mark("environments", t0)
         self._serve_http(routes)
         self._start_pollers(specs)
+        self._restore_fanout(specs)
         if self.require_health:  # ready = GET /health answers 200 (from the admin function)
             self._wait_healthy()
             self._mark("health", t0)
@@ -441,6 +457,74 @@ class LocalStack:
         if not self.template.is_file():
             raise StackError(f"template {self.template} does not exist.")
 
+    def _open_data_dir(self) -> None:
+        """Home mode: lock the data folder, check its format, open the key of its secrets."""
+        if self.data_dir is None:
+            return
+        from devstack.home import DataDir, HomeError
+        from devstack.vault import Vault
+
+        try:
+            self._home = DataDir(self.data_dir).open()
+            self._cleanups.append(("data folder lock", self._home.close))
+            self._vault = Vault(self._home.secrets_file, self._home.data_id)
+        except HomeError as exc:
+            raise StackError(str(exc)) from exc
+        self.key_location = self._vault.key_location
+
+    def _restore_secrets(self) -> None:
+        """Home mode: the encrypted secrets back into moto's Secrets Manager; saved again at stop."""
+        if self._vault is None:
+            return
+        from devstack.home import HomeError
+        from devstack.vault import write_secrets
+
+        try:
+            entries = self._vault.load()
+        except HomeError as exc:
+            raise StackError(str(exc)) from exc
+        write_secrets(self.client("secretsmanager"), entries)
+        self._cleanups.append(("secrets", self._save_secrets))
+
+    def _save_secrets(self) -> None:
+        from devstack.vault import read_secrets
+
+        if self._vault is not None:
+            self._vault.save(read_secrets(self.client("secretsmanager")))
+
+    def _persist_secrets_after(self, event: dict[str, Any]) -> None:
+        """A request that may have changed credentials: the encrypted file is written before the
+        answer goes out, so a credential the API accepted survives a kill."""
+        if self._vault is None:
+            return
+        route_key = str(event.get("routeKey", ""))
+        if "/credentials" in route_key and not route_key.startswith(("GET ", "HEAD ")):
+            try:
+                self._save_secrets()
+            except Exception as exc:
+                self.out(f"[devstack] could not save the encrypted secrets: {exc}")
+
+    def _restore_fanout(self, specs: dict[str, Any]) -> None:
+        """Home mode: topics, queues, subscriptions and mappings from the table; pending copies
+        re-driven to the executor (devstack.restore)."""
+        if self._home is None:
+            return
+        from devstack.restore import import_layer, restore_fanout
+
+        admin = specs.get("AdminFunction")
+        if admin is None:
+            raise StackError("the template has no AdminFunction: nothing can restore the fan-out.")
+        import_layer(admin.layer_dirs)
+        done = restore_fanout(
+            dict(admin.environment),
+            dynamodb=self.client("dynamodb"),
+            sns=self.client("sns"),
+            sqs=self.client("sqs"),
+            lambda_=self.client("lambda"),
+            cloudwatch=self.client("cloudwatch"),
+        )
+        self.restored = {"groups": done.groups, "followers": done.followers, "redriven": done.redriven}
+
     def _open_http_front(self) -> None:
         """Binds the HTTP API's port first (``api_url`` is known from here on); no routes yet."""
         from devstack.apigw import HttpApi
@@ -464,7 +548,8 @@ class LocalStack:
 
         # C1 only: the JVM is ready in ~1.5 s instead of 4-7 s on 2 busy cores, and serves requests as
         # fast (measured: put+get p50 2.8 ms either way, p90 lower).
-        ddb = DynamoDBLocal(extra_jvm_args=("-XX:TieredStopAtLevel=1",))
+        db_path = self._home.dynamodb_dir if self._home is not None else None
+        ddb = DynamoDBLocal(extra_jvm_args=("-XX:TieredStopAtLevel=1",), db_path=db_path)
         self._cleanups.append(("DynamoDB Local", ddb.stop))
         return _Starting(ddb.start, "devstack-ddb-start", ddb)
 
@@ -506,7 +591,9 @@ class LocalStack:
         from devstack.tables import create_tables_from_template
 
         dynamodb = self.client("dynamodb")
-        self.tables = create_tables_from_template(dynamodb, self.template, name_suffix=self.stack_name)
+        self.tables = create_tables_from_template(
+            dynamodb, self.template, name_suffix=self.stack_name, keep_existing=self._home is not None
+        )
         local_values: dict[str, dict[str, str]] = {}
         for lid, name in self.tables.items():
             desc = dynamodb.describe_table(TableName=name)["Table"]
@@ -703,6 +790,7 @@ class LocalStack:
 
     def _invoke_http(self, function: str, event: dict[str, Any]) -> Any:
         result = self._runtimes[function].invoke(event)
+        self._persist_secrets_after(event)
         line = function_error_line(function, result)
         if line is not None:
             self.out(line)
