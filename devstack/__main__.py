@@ -78,7 +78,9 @@ def _reset(data_dir: Path, yes: bool) -> bool:
 
     if not yes:
         if not sys.stdin.isatty():
-            print("devstack: --reset asks for a confirmation; pass --yes to reset without one.", file=sys.stderr)
+            print(
+                "devstack: --reset asks for a confirmation; pass --yes to reset without one.", file=sys.stderr
+            )
             return False
         answer = input(
             f"Delete every group, follower, copy record and stored credential in {data_dir}? [y/N] "
@@ -113,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = None if args.memory else resolve_data_dir(args.data_dir)
     if args.reset:
         if data_dir is None:
-            print("devstack: --reset needs a data folder (in memory there is nothing to reset).", file=sys.stderr)
+            print(
+                "devstack: --reset needs a data folder (in memory there is nothing to reset).",
+                file=sys.stderr,
+            )
             return 2
         try:
             if not _reset(data_dir, args.yes):

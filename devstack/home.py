@@ -86,7 +86,9 @@ class DataDir:
         if not self.path.exists():
             return
         if not (self.path / FORMAT_FILE).exists() and any(self.path.iterdir()):
-            raise HomeError(f"{self.path} is not a trade copier data folder (no {FORMAT_FILE}); not resetting it.")
+            raise HomeError(
+                f"{self.path} is not a trade copier data folder (no {FORMAT_FILE}); not resetting it."
+            )
         self._take_lock()
         try:
             shutil.rmtree(self.dynamodb_dir, ignore_errors=True)
@@ -131,7 +133,9 @@ class DataDir:
             meta = json.loads(path.read_text(encoding="utf-8"))
             version, data_id = int(meta["format"]), str(meta["data_id"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise HomeError(f"{path} cannot be read ({exc}); the data folder looks broken; nothing was changed.") from None
+            raise HomeError(
+                f"{path} cannot be read ({exc}); the data folder looks broken; nothing was changed."
+            ) from None
         if version > FORMAT_VERSION:
             raise HomeError(
                 f"the data folder {self.path} was written by a newer version (format {version}, this one "

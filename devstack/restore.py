@@ -33,9 +33,10 @@ class Restored:
     redriven: int = 0
 
     def line(self) -> str:
+        copies = "copy" if self.redriven == 1 else "copies"
         return (
             f"{self.groups} group{'s' * (self.groups != 1)}, {self.followers} follower"
-            f"{'s' * (self.followers != 1)}, {self.redriven} cop{'ies' if self.redriven != 1 else 'y'} re-driven"
+            f"{'s' * (self.followers != 1)}, {self.redriven} {copies} re-driven"
         )
 
 

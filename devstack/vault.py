@@ -106,7 +106,9 @@ class Vault:
         try:
             self._fernet = Fernet(key)
         except ValueError:
-            raise HomeError(f"the key in {self.key_location} is not a valid key; nothing was changed.") from None
+            raise HomeError(
+                f"the key in {self.key_location} is not a valid key; nothing was changed."
+            ) from None
         self._lock = threading.Lock()
         self._last: bytes | None = None
 

@@ -22,10 +22,12 @@ import requests
 
 from devstack.samples import alternating_market, market
 from devstack.stack import REPO_ROOT, LocalStack
-from tests.e2e.conftest import E2E_PARAMETERS, FINAL, Api, _free_port, uid, write_e2e_template
+from tests.e2e.conftest import FINAL, Api, _free_port, uid, write_e2e_template
 
 PASSWORD = "hunter2-never-on-disk"
 BURST = 50
+# Retries within seconds, and enough of them that a slow cold start on a loaded machine is not a DLQ.
+HOME_PARAMETERS = {"FollowerQueueVisibilitySeconds": 10, "FollowerMaxReceiveCount": 10}
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
     monkeypatch.setenv("TRADECOPIER_KEY_FILE", str(tmp_path / "trader.key"))
     yield {
         "data": tmp_path / "data",
-        "template": write_e2e_template(tmp_path, E2E_PARAMETERS),
+        "template": write_e2e_template(tmp_path, HOME_PARAMETERS),
         "log": tmp_path / "devstack.out",
     }
 
@@ -89,10 +91,10 @@ def test_groups_followers_locks_and_credentials_survive_a_restart(home: dict[str
             api.follower(g1, b, multiplier=2, max_delay_ms=None)
             api.follower(g2, c, max_delay_ms=None)
             api.ok("POST", f"/groups/{g1}/followers/{b}/lock", {"reason": "daily loss limit"})
-            stored = api.ok("PUT", f"/accounts/TV-1/credentials", _credentials("DEMO1"))
+            stored = api.ok("PUT", "/accounts/TV-1/credentials", _credentials("DEMO1"))
             first = market(uid("E"), "L-1", qty=1)
             assert api.send(g1, t1, first).status_code == 202
-            assert api.wait_final(g1, first["event_id"])[a]["status"] == "placed"
+            assert api.wait_final(g1, first["event_id"], timeout=120)[a]["status"] == "placed"
             # One writer: a second stack on the same folder refuses, and changes nothing.
             second = subprocess.run(
                 [sys.executable, "-m", "devstack", "--port", "0", "--data-dir", str(home["data"])],
@@ -122,11 +124,11 @@ def test_groups_followers_locks_and_credentials_survive_a_restart(home: dict[str
             assert set(followers) == {a, b} and followers[b]["state"] == "locked"
             nxt = market(uid("E"), "L-2", qty=1)
             assert api.send(g1, t1, nxt).status_code == 202
-            copies = api.wait_final(g1, nxt["event_id"])
+            copies = api.wait_final(g1, nxt["event_id"], timeout=120)
             assert copies[a]["status"] == "placed" and copies[b]["status"] == "skipped"
             other = market(uid("E"), "L-3", qty=1)
             assert api.send(g2, t2, other).status_code == 202
-            assert api.wait_final(g2, other["event_id"])[c]["status"] == "placed"
+            assert api.wait_final(g2, other["event_id"], timeout=120)[c]["status"] == "placed"
             assert len(api.orders(a)) == 2 and api.orders(b) == [] and api.orders(leader1) == []
     finally:
         local.stop()
