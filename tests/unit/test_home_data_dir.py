@@ -79,7 +79,7 @@ def test_a_newer_or_broken_folder_is_refused_untouched(tmp_path: Path, content: 
 
 def test_a_folder_of_other_files_is_neither_used_nor_reset(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(HomeError, match="no format.json"):
+    with pytest.raises(HomeError, match=r"no format\.json"):
         DataDir(tmp_path).open()
     with pytest.raises(HomeError, match="not a trade copier data folder"):
         DataDir(tmp_path).reset()
@@ -160,6 +160,6 @@ def test_a_keyring_that_cannot_be_opened_is_one_sentence(
     monkeypatch.delenv(vault.KEY_FILE_ENV, raising=False)
     ring: Any = _Keyring(RuntimeError("the collection is locked"))
     monkeypatch.setattr(vault, "_keyring_backend", lambda: ring)
-    with pytest.raises(HomeError, match="keyring could not be opened.*collection is locked"):
+    with pytest.raises(HomeError, match=r"keyring could not be opened.*collection is locked"):
         Vault(tmp_path / "secrets.enc", "id1")
     assert not (tmp_path / "secrets.enc").exists()
