@@ -53,7 +53,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--import-repeats", type=int, default=None, help="fresh interpreters per module (default 10)"
     )
-    p.add_argument("--skip", default="", help="parts to skip: e2e,overhead,imports")
+    p.add_argument("--skip", default="", help="parts to skip: e2e,overhead,imports,home")
+    p.add_argument(
+        "--home", default=None, help="home mode start: GROUPSxFOLLOWERS to restore (default 10x10; quick 2x2)"
+    )
     p.add_argument("--profile", action="store_true", help="also write cProfile / -X importtime profiles")
     p.add_argument("--out-dir", type=Path, default=BENCH_DIR)
     args = p.parse_args(argv)
@@ -66,6 +69,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args.overhead_followers = args.overhead_followers or (2 if args.quick else 10)
     args.import_repeats = args.import_repeats or (1 if args.quick else 10)
     args.skip = {part.strip() for part in args.skip.split(",") if part.strip()}
+    groups, _, followers = (args.home or ("2x2" if args.quick else "10x10")).partition("x")
+    args.home = (int(groups), int(followers))
     return args
 
 
@@ -100,6 +105,19 @@ def run_overhead(args: argparse.Namespace, followers: int, events: int, profile:
             raise RuntimeError(f"bench.overhead exited {done.returncode}: {done.stderr.strip()[-2000:]}")
         result: dict[str, Any] = json.loads(out.read_text())
         return result
+
+
+def _run_home(args: argparse.Namespace, results: dict[str, Any], errors: dict[str, str]) -> None:
+    if "home" in args.skip:
+        return
+    groups, followers = args.home
+    _say(f"[bench] home: start time with {groups} groups x {followers} followers to restore ...")
+    try:
+        from bench import home
+
+        results.update(home.run(groups, followers, repeats=1 if args.quick else 3, log=_say))
+    except Exception:
+        errors["home"] = traceback.format_exc(limit=5)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,13 +188,17 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:
             errors["e2e"] = traceback.format_exc(limit=5)
 
+    _run_home(args, results, errors)
+
     results["machine"]["loadavg_1m"]["end"] = round(os.getloadavg()[0], 2)
     results["duration_s"] = round(time.monotonic() - started, 1)
     results["goals"] = report.goals(results)
     if errors:
         results["errors"] = errors
     (args.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out_dir / "results.md").write_text(report.markdown(results))
+    from bench import home as home_part
+
+    (args.out_dir / "results.md").write_text(report.markdown(results) + home_part.markdown(results))
     if results.get("e2e_ms"):
         report.plot(results, args.out_dir / "latency.png")
     _say(report.markdown(results))

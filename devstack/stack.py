@@ -419,7 +419,8 @@ class LocalStack:
         self._mark("environments", t0)
         self._serve_http(routes)
         self._start_pollers(specs)
-        self._restore_fanout(specs)
+        if self._restore_fanout(specs):
+            self._mark("restore", t0)
         if self.require_health:  # ready = GET /health answers 200 (from the admin function)
             self._wait_healthy()
             self._mark("health", t0)
@@ -504,11 +505,11 @@ class LocalStack:
             except Exception as exc:
                 self.out(f"[devstack] could not save the encrypted secrets: {exc}")
 
-    def _restore_fanout(self, specs: dict[str, Any]) -> None:
+    def _restore_fanout(self, specs: dict[str, Any]) -> bool:
         """Home mode: topics, queues, subscriptions and mappings from the table; pending copies
-        re-driven to the executor (devstack.restore)."""
+        re-driven to the executor (devstack.restore). False in memory (nothing to restore)."""
         if self._home is None:
-            return
+            return False
         from devstack.restore import import_layer, restore_fanout
 
         admin = specs.get("AdminFunction")
@@ -524,6 +525,7 @@ class LocalStack:
             cloudwatch=self.client("cloudwatch"),
         )
         self.restored = {"groups": done.groups, "followers": done.followers, "redriven": done.redriven}
+        return True
 
     def _open_http_front(self) -> None:
         """Binds the HTTP API's port first (``api_url`` is known from here on); no routes yet."""
