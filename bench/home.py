@@ -67,7 +67,7 @@ def _starts(data_dir: Path, repeats: int) -> tuple[list[float], list[float], dic
         try:
             ready.append(float(stack.ready_seconds))
             restore.append(
-                float(stack.timings.get("restore", 0.0)) - float(stack.timings.get("environments", 0.0))
+                float(stack.timings.get("restore", 0.0)) - float(stack.timings.get("pollers", 0.0))
             )
             restored = stack.restored
         finally:

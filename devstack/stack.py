@@ -419,6 +419,7 @@ class LocalStack:
         self._mark("environments", t0)
         self._serve_http(routes)
         self._start_pollers(specs)
+        self._mark("pollers", t0)
         if self._restore_fanout(specs):
             self._mark("restore", t0)
         if self.require_health:  # ready = GET /health answers 200 (from the admin function)
