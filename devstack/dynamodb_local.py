@@ -77,6 +77,7 @@ class DynamoDBLocal:
         shared_db: bool = True,
         extra_jvm_args: tuple[str, ...] = (),
         db_path: Path | None = None,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
         self._requested_port = port
         self.host = host
@@ -86,6 +87,7 @@ class DynamoDBLocal:
         self.shared_db = shared_db
         self.extra_jvm_args = extra_jvm_args
         self.db_path = db_path
+        self.pass_fds = pass_fds  # home mode: the data folder's lock, held as long as the JVM lives
         self.port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -168,7 +170,12 @@ class DynamoDBLocal:
         # Output goes to a temp file (never a pipe nobody reads, which could block the JVM).
         self._log = tempfile.TemporaryFile(prefix="dynamodb-local-")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
-            cmd, cwd=jar_dir, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+            cmd,
+            cwd=jar_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            pass_fds=self.pass_fds,
         )
         self.port = port
 

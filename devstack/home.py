@@ -58,6 +58,13 @@ class DataDir:
     def secrets_file(self) -> Path:
         return self.path / SECRETS_FILE
 
+    @property
+    def lock_fd(self) -> int:
+        """The locked file's descriptor: a child that inherits it (DynamoDB Local) keeps the folder
+        locked while it lives, even if this process was killed, so no second stack opens its files."""
+        assert self._lock is not None
+        return self._lock.fileno()
+
     def open(self) -> DataDir:
         """Creates the folder if needed, takes the lock, checks (or writes) the format file."""
         try:
@@ -109,7 +116,8 @@ class DataDir:
             raise HomeError(
                 f"the data folder {self.path} is in use by another running stack"
                 + (f" (pid {holder})" if holder else "")
-                + "; stop it first, or use another folder with DATA_DIR=."
+                + "; stop it first, or use another folder with DATA_DIR= (a stack killed with -9 may "
+                f"have left its DynamoDB Local running: `fuser -v {self.path / LOCK_FILE}` shows it)."
             ) from None
         lock.seek(0)
         lock.truncate()
