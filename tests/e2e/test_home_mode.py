@@ -24,6 +24,8 @@ from devstack.samples import alternating_market, market
 from devstack.stack import REPO_ROOT, LocalStack
 from tests.e2e.conftest import FINAL, Api, _free_port, uid, write_e2e_template
 
+pytestmark = pytest.mark.e2e
+
 PASSWORD = "hunter2-never-on-disk"
 BURST = 50
 # Retries within seconds, and enough of them that a slow cold start on a loaded machine is not a DLQ.
