@@ -132,8 +132,10 @@ test: check-tools $(VENV_STAMP) $(NODE_STAMP) $(SAM_STAMP)
 
 # ---------------------------------------------------------------------------------------------
 # local stack
+# Home mode: state in DATA_DIR (default ./.tradecopier; DATA_DIR=:memory: keeps nothing);
+# RESET=1 starts fresh after a confirmation (YES=1: without one).
 dev: check-tools $(VENV_STAMP) $(NODE_STAMP)
-	$(PY) -m devstack
+	$(PY) -m devstack $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(RESET),--reset) $(if $(YES),--yes)
 
 demo: check-tools $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m devstack.demo

@@ -28,7 +28,7 @@ from bench import cost, imports, monthly, report
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-PARTS = ("imports", "overhead", "e2e", "coldcopy", "cost")
+PARTS = ("imports", "overhead", "e2e", "coldcopy", "cost", "home")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -62,6 +62,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="run only these parts (" + ",".join(PARTS) + "); the other figures are kept from the "
         "out-dir's last results.json, and the run is recorded under partial_runs",
     )
+    p.add_argument(
+        "--home", default=None, help="home mode start: GROUPSxFOLLOWERS to restore (default 10x10; quick 2x2)"
+    )
     p.add_argument("--profile", action="store_true", help="also write cProfile / -X importtime profiles")
     p.add_argument("--out-dir", type=Path, default=BENCH_DIR)
     args = p.parse_args(argv)
@@ -79,6 +82,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     if args.only:
         args.skip |= set(PARTS) - args.only
+    groups, _, followers = (args.home or ("2x2" if args.quick else "10x10")).partition("x")
+    args.home = (int(groups), int(followers))
     return args
 
 
@@ -178,6 +183,19 @@ def _record_run(args: argparse.Namespace, results: dict[str, Any], started: floa
     )
 
 
+def _run_home(args: argparse.Namespace, results: dict[str, Any], errors: dict[str, str]) -> None:
+    if "home" in args.skip:
+        return
+    groups, followers = args.home
+    _say(f"[bench] home: start time with {groups} groups x {followers} followers to restore ...")
+    try:
+        from bench import home
+
+        results.update(home.run(groups, followers, repeats=1 if args.quick else 3, log=_say))
+    except Exception:
+        errors["home"] = traceback.format_exc(limit=5)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -261,11 +279,17 @@ def main(argv: list[str] | None = None) -> int:
             errors["e2e"] = traceback.format_exc(limit=5)
 
     _record_run(args, results, started, load_start)
+    _run_home(args, results, errors)
+
+    results["machine"]["loadavg_1m"]["end"] = round(os.getloadavg()[0], 2)
+    results["duration_s"] = round(time.monotonic() - started, 1)
     results["goals"] = report.goals(results)
     if errors:
         results["errors"] = errors
     (args.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out_dir / "results.md").write_text(report.markdown(results))
+    from bench import home as home_part
+
+    (args.out_dir / "results.md").write_text(report.markdown(results) + home_part.markdown(results))
     if results.get("e2e_ms"):
         report.plot(results, args.out_dir / "latency.png")
     _say(report.markdown(results))

@@ -10,6 +10,12 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+from devstack.home import DEFAULT_DATA_DIR, MEMORY
+
+if TYPE_CHECKING:
+    from devstack.stack import LocalStack
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -66,7 +72,47 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=True,
         help="run the leader listener for groups whose leader has a real broker",
     )
+    p.add_argument(
+        "--data-dir",
+        default=os.environ.get("DATA_DIR") or str(DEFAULT_DATA_DIR),
+        help=f"home mode: keep every table and (encrypted) credential here (default $DATA_DIR or "
+        f"./{DEFAULT_DATA_DIR}; {MEMORY} = in memory)",
+    )
+    p.add_argument("--memory", action="store_true", help="keep nothing: everything in memory (tests, demo)")
+    p.add_argument("--reset", action="store_true", help="delete the data folder's state first (asks)")
+    p.add_argument("--yes", action="store_true", help="with --reset: do not ask")
     return p.parse_args(argv)
+
+
+def _reset(data_dir: Path, yes: bool) -> bool:
+    """Empties the data folder after the trader confirmed (or --yes); False if not confirmed."""
+    from devstack.home import DataDir
+
+    if not yes:
+        if not sys.stdin.isatty():
+            print(
+                "devstack: --reset asks for a confirmation; pass --yes to reset without one.", file=sys.stderr
+            )
+            return False
+        answer = input(
+            f"Delete every group, follower, copy record and stored credential in {data_dir}? [y/N] "
+        )
+        if answer.strip().lower() not in ("y", "yes"):
+            print("devstack: not reset; nothing was changed.", file=sys.stderr)
+            return False
+    DataDir(data_dir).reset()
+    print(f"devstack: {data_dir} reset.", flush=True)
+    return True
+
+
+def _home_line(stack: LocalStack) -> str:
+    if stack.data_dir is None:
+        return "  data: in memory (nothing is kept after stop)"
+    restored = stack.restored or {}
+    from devstack.restore import Restored
+
+    what = Restored(**restored).line()
+    return f"  data: {stack.data_dir} (secrets key: {stack.key_location})\n  restored: {what}"
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -75,7 +121,23 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    from devstack.home import HomeError, resolve_data_dir
     from devstack.stack import LocalStack, StackError
+
+    data_dir = None if args.memory else resolve_data_dir(args.data_dir)
+    if args.reset:
+        if data_dir is None:
+            print(
+                "devstack: --reset needs a data folder (in memory there is nothing to reset).",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            if not _reset(data_dir, args.yes):
+                return 1
+        except HomeError as exc:
+            print(f"devstack: {exc}", file=sys.stderr, flush=True)
+            return 1
 
     concurrency: dict[str, int] = {}
     for item in args.concurrency:
@@ -105,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         require_health=not args.no_health_check,
         ready_timeout=args.ready_timeout,
         schedule_seconds=args.schedule_seconds,
+        data_dir=data_dir,
     )
     try:
         try:
@@ -113,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"devstack: {exc}", file=sys.stderr, flush=True)
             return 1
         print(stack.summary(), flush=True)
+        print(_home_line(stack), flush=True)
         if args.ready_file:
             tmp = f"{args.ready_file}.tmp"
             with open(tmp, "w", encoding="utf-8") as fh:

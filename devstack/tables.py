@@ -119,17 +119,20 @@ def create_table(
 
 
 def create_tables_from_template(
-    client: DynamoDBClient, template_path: Path | str, name_suffix: str
+    client: DynamoDBClient, template_path: Path | str, name_suffix: str, *, keep_existing: bool = False
 ) -> dict[str, str]:
     """Create every AWS::DynamoDB::Table of ``template_path``; returns logical id -> table name.
 
     Table names are ``{LogicalId}-{name_suffix}`` (the template's TableName is ignored, it is left to
     CloudFormation in the real stack), so each caller can get its own fresh set of tables.
+    ``keep_existing`` (home mode, DynamoDB Local on disk): a table that already exists is kept as it is.
     """
+    existing = set(client.list_tables().get("TableNames", [])) if keep_existing else set()
     names: dict[str, str] = {}
     for logical_id, properties in table_definitions(load_template(template_path)).items():
         table_name = f"{logical_id}-{name_suffix}" if name_suffix else logical_id
-        create_table(client, table_name, properties)
+        if table_name not in existing:
+            create_table(client, table_name, properties)
         names[logical_id] = table_name
     return names
 

@@ -55,6 +55,9 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
         "usd_per_million_trades_n10",
     ):
         assert _number(results[key]), (key, results.get(key))
+    home = results["home_start_s"]  # --quick: 2 groups x 2 followers restored, one start
+    assert home["restored"] == {"groups": 2, "followers": 4, "redriven": 0}, home
+    assert all(_number(home[key]["p50"]) for key in ("ready_s", "restore_step_s", "empty_folder_ready_s"))
     for key in ("aws_calls_per_event", "aws_calls_per_copy"):
         calls = results[key]
         assert calls and all("." in name and _number(count) for name, count in calls.items()), calls
