@@ -632,6 +632,8 @@ class LocalStack:
         from devstack.apigw import Router
 
         self._api.router = Router(routes)
+        if "BoardFunction" in self._runtimes:
+            self._api.home = "BoardFunction"  # the follower board at http://127.0.0.1:3000/
         self._api.start()
 
     def _start_pollers(self, specs: dict[str, Any]) -> None:

@@ -439,7 +439,12 @@ def test_translated_roles_have_only_checked_statements_and_expected_managed_poli
     roles = {
         k: r["Properties"] for k, r in _translated()["Resources"].items() if r["Type"] == "AWS::IAM::Role"
     }
-    assert set(roles) == {"IngestFunctionRole", "AdminFunctionRole", "ExecutorFunctionRole"}
+    assert set(roles) == {
+        "IngestFunctionRole",
+        "AdminFunctionRole",
+        "ExecutorFunctionRole",
+        "BoardFunctionRole",
+    }
     problems: list[str] = []
     for logical_id, role in roles.items():
         for arn in role.get("ManagedPolicyArns", []):
@@ -487,3 +492,28 @@ def test_broker_secrets_admin_writes_them_and_executor_only_reads_them(template:
         assert resources == {
             "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/brokers/*"
         }
+
+
+def test_the_board_only_reads_the_api(template: dict[str, Any]) -> None:
+    """The dashboard widget's function: GET requests to this stack's API, and nothing else."""
+    statements = _policy_statements(template, "BoardFunction")
+    assert [(s["Action"], _render(s["Resource"])) for s in statements] == [
+        (
+            "execute-api:Invoke",
+            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/GET/*",
+        )
+    ]
+    assert "Events" not in template["Resources"]["BoardFunction"]["Properties"]  # no route of its own
+    widgets = _dashboard_widgets(template)
+    assert any(
+        w["type"] == "custom" and w["properties"]["endpoint"] == "${BoardFunction.Arn}" for w in widgets
+    )
+
+
+def _dashboard_widgets(template: dict[str, Any]) -> list[dict[str, Any]]:
+    import json
+
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = re.sub(r"\$\{CopyLatencyP99AlarmMs\}", "1", body)
+    widgets: list[dict[str, Any]] = json.loads(text)["widgets"]
+    return widgets

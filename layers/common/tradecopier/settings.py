@@ -84,3 +84,10 @@ class AdminSettings(ApiSettings, BrokerSettings):
     follower_queue_visibility_seconds: int = Field(default=30, ge=1, le=43200)
     follower_max_receive_count: int = Field(default=5, ge=1, le=1000)
     follower_max_concurrency: int = Field(default=2, ge=2, le=1000)
+
+
+class BoardSettings(Settings):
+    """The board function (dashboard custom widget): reads the HTTP API, signed with its own role."""
+
+    api_url: str | None = None  # the stack's ApiUrl; the local page uses the host that served it
+    aws_region: str = "us-east-1"  # set by Lambda itself: the region to sign for
