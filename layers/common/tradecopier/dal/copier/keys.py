@@ -10,6 +10,7 @@ Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gs
 | queue owner   | QUEUE#{queue_name}          | QUEUE              |                                     |
 | leader event  | EVENT#{group_id}#{event_id} | EVENT              | EVENTS#{group_id} / {received_at}#… |
 | order link    | LINK#{group_id}#{order_id}  | FOLLOWER#{account} |                                     |
+| alert ledger  | ALERT#{account_id}          | ALERT#{kind}       |                                     |
 
 Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - create group: one transaction, leader claim (``attribute_not_exists``) + group item. [groups]
@@ -33,6 +34,8 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
   BatchWriteItem. [links]
 - list events of a group, newest first: Query ``gsi1`` on ``EVENTS#{gid}`` (ids only), then
   BatchGetItem of the events. [events]
+- alert rate limit: one conditional PutItem of the ledger item (``sent_at`` older than the
+  interval, or none). [alerts]
 Events and links expire through TTL (``expires_at``) after ``event_retention_days``.
 Timestamps are stored as UTC ISO 8601 with milliseconds and a ``Z`` (``iso``): they sort as text,
 which is what the ``gsi1sk`` orderings rely on.
@@ -95,6 +98,10 @@ def events_index_sk(received: str, event_id: str) -> str:
 
 def link_key(group_id: str, leader_order_id: str, account_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"LINK#{group_id}#{leader_order_id}"}, "sk": {"S": f"FOLLOWER#{account_id}"}}
+
+
+def alert_key(account_id: str, kind: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ALERT#{account_id}"}, "sk": {"S": f"ALERT#{kind}"}}
 
 
 def item_kind(values: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ decodes its own items: callers get domain models and the records below, or a typ
 
 from __future__ import annotations
 
+from tradecopier.dal.copier.alerts import AlertLedgerStore
 from tradecopier.dal.copier.claims import ClaimStore
 from tradecopier.dal.copier.copies import CopyStore
 from tradecopier.dal.copier.copy_inputs import CopyInputsStore
@@ -16,5 +17,7 @@ from tradecopier.dal.copier.links import LinkStore
 from tradecopier.dal.copier.queues import QueueStore
 
 
-class CopierStore(GroupStore, FollowerStore, ClaimStore, QueueStore, CopyStore, LinkStore, CopyInputsStore):
+class CopierStore(
+    GroupStore, FollowerStore, ClaimStore, QueueStore, CopyStore, LinkStore, CopyInputsStore, AlertLedgerStore
+):
     """All reads and writes of ``CopierTable``: ``CopierStore(table_name, retention_days, client, clock)``."""
