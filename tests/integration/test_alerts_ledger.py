@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+
 import pytest
 
 from tests.integration.test_clock import FOLLOWER, GROUP, LATER, _accepted, _delivery, fixed, settings, store

@@ -102,6 +102,9 @@ def test_each_function_reads_only_its_own_fields() -> None:
         "paper_table_name",
         "resource_prefix",
         "follower_max_receive_count",
+        "alerts_topic_arn",  # the lock after the last attempt alerts (tradecopier.alerts)
+        "alert_webhook_url",
+        "alert_min_interval_seconds",
     }
     assert set(AdminSettings.model_fields) > set(ExecutorSettings.model_fields) | {"max_body_bytes"}
 

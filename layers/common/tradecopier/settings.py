@@ -95,7 +95,7 @@ class ExecutorSettings(BrokerSettings, AlertSettings):
     follower_max_receive_count: int = Field(default=5, ge=1, le=1000)
 
 
-class AdminSettings(ApiSettings, BrokerSettings):
+class AdminSettings(ApiSettings, BrokerSettings, AlertSettings):
     """The admin function: the admin API and follower provisioning (queues, mappings, alarms)."""
 
     executor_function_name: str  # an explicit "" is refused when provisioning (before any call)
