@@ -44,13 +44,17 @@ class Ctx:
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
-def _fields(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``name=value`` pairs; a value that parses as JSON is taken as JSON (numbers, null, objects)."""
+def _fields(pairs: tuple[str, ...], *, as_json: bool = True) -> dict[str, Any]:
+    """``name=value`` pairs. Follower settings: a value that parses as JSON is JSON (numbers, null,
+    objects). Credentials (``as_json=False``): text, except whole numbers (``cid=1234``)."""
     fields: dict[str, Any] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         if not sep or not name:
             raise click.BadParameter(f"{pair!r} is not name=value", param_hint="--field")
+        if not as_json:
+            fields[name] = int(raw) if raw.isdigit() else raw
+            continue
         try:
             fields[name] = json.loads(raw)
         except ValueError:
@@ -377,7 +381,7 @@ def credentials_set(
     c: Ctx, account: str, broker: str, broker_account: str, username: str, fields: tuple[str, ...]
 ) -> None:
     """Secrets: prompted for (hidden), or a JSON object on stdin ({"password": ..., "sec": ...})."""
-    extra = _fields(fields)
+    extra = _fields(fields, as_json=False)
     if ALL_SECRETS & set(extra):
         raise click.UsageError(
             f"{', '.join(sorted(ALL_SECRETS & set(extra)))}: secrets are never taken "
