@@ -155,6 +155,7 @@ demo: check-tools $(VENV_STAMP) $(NODE_STAMP)
 
 bench: check-tools $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m bench
+	$(PY) -m bench.cli_status --followers 25 --repeats 10   # tradecopier status on 25 followers
 
 # Reliability suite at full size (RELIABILITY.md): the property test with more and longer examples
 # (make test runs 20 x 25), the API fuzzer with 300 examples per operation and pass (make test: 40),
