@@ -131,7 +131,7 @@ def test_status_events_and_tail(cli: Cli, api: Api) -> None:
     time.sleep(2)  # the tail has read what was there before (its first poll)
     event_id = uid("L-1")
     assert api.send(gid, token, market(event_id, "L-1", qty=1)).status_code == 202
-    api.wait_final(gid, event_id)
+    api.wait_final(gid, event_id, timeout=180)  # a fresh stack on a loaded machine warms up slowly
     deadline = time.monotonic() + 20
     while len(lines) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
