@@ -30,8 +30,8 @@ PYTHON ?= $(shell for c in $(PY313_CANDIDATES); do \
                 2>/dev/null && break; done)
 
 # Only directories that exist (and, for mypy, hold Python files).
-LINT_DIRS   = $(wildcard layers/common functions devstack listener tests bench)
-TYPE_DIRS   = $(shell for d in layers/common/tradecopier functions devstack listener bench; do \
+LINT_DIRS   = $(wildcard layers/common functions devstack listener tests bench cli)
+TYPE_DIRS   = $(shell for d in layers/common/tradecopier functions devstack listener bench cli/tradecopier_cli; do \
                 [ -n "$$(find $$d -name '*.py' -print -quit 2>/dev/null)" ] && echo $$d; done; true)
 
 # sam build runs pip for the runtime (python3.13): it must find python3.13 on PATH.
@@ -56,7 +56,7 @@ help:
 
 # ---------------------------------------------------------------------------------------------
 # installs (stamp files: redo only when the pinned inputs change)
-install: venv sam node_modules
+install: venv cli chromium sam node_modules
 venv: $(VENV_STAMP)
 sam: $(SAM_STAMP)
 node_modules: $(NODE_STAMP)
@@ -71,6 +71,21 @@ $(VENV_STAMP): $(REQS)
 	if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); fi
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
 	@touch $@
+
+# The `tradecopier` console script (pyproject.toml [project.scripts]) as a wrapper on the venv's PATH:
+# its code stays in cli/ and layers/common, outside anything pip builds or the Lambda layer ships.
+.PHONY: cli chromium
+cli: $(VENV_STAMP)
+	@printf '%s\n' '#!/bin/sh' \
+	  'PYTHONPATH="$(CURDIR)/cli:$(CURDIR)/layers/common$${PYTHONPATH:+:$$PYTHONPATH}" \' \
+	  '  exec "$(CURDIR)/$(PY)" -m tradecopier_cli "$$@"' > $(VENV)/bin/tradecopier
+	@chmod +x $(VENV)/bin/tradecopier; echo "installed $(VENV)/bin/tradecopier"
+
+# Debian's chromium for the board's browser test (playwright drives /usr/bin/chromium; no download).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y --no-install-recommends chromium; }
 
 $(SAM_STAMP):
 	@py="$(PYTHON)"; [ -n "$$py" ] || py=$$(command -v python3); \
@@ -142,6 +157,7 @@ demo: check-tools $(VENV_STAMP) $(NODE_STAMP)
 
 bench: check-tools $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m bench
+	$(PY) -m bench.cli_status --followers 25 --repeats 10   # tradecopier status on 25 followers
 
 # Reliability suite at full size (RELIABILITY.md): the property test with more and longer examples
 # (make test runs 20 x 25), the API fuzzer with 300 examples per operation and pass (make test: 40),

@@ -278,11 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:
             errors["e2e"] = traceback.format_exc(limit=5)
 
-    _record_run(args, results, started, load_start)
     _run_home(args, results, errors)
-
-    results["machine"]["loadavg_1m"]["end"] = round(os.getloadavg()[0], 2)
-    results["duration_s"] = round(time.monotonic() - started, 1)
+    _record_run(args, results, started, load_start)
     results["goals"] = report.goals(results)
     if errors:
         results["errors"] = errors

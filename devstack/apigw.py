@@ -8,6 +8,9 @@ routes, then ``$default``; for each path, a route for the request's method beats
 (unknown path, or a method no route of the path declares, TRACE or PROPFIND alike):
 404 ``{"message":"Not Found"}``. Function error or timeout: 500 ``{"message":"Internal Server
 Error"}`` / 503 ``{"message":"Service Unavailable"}``. Payload over 10 MB: 413.
+
+The local stack's own page: ``GET /`` (no route of the template's) goes to the function named by
+``HttpApi.home`` (the follower board), as if it were a route; every other unknown path stays 404.
 """
 
 from __future__ import annotations
@@ -220,6 +223,7 @@ class HttpApi:
         self.account_id = account_id
         self.api_id = "".join(random.choices(string.ascii_lowercase + string.digits, k=10))
         self.observer = observer
+        self.home: str | None = None  # the function behind GET / (the board), when no route has it
         self.server = _Server((host, port), _make_handler(self))  # binds now: fails fast if taken
         address = self.server.server_address
         self.host, self.port = str(address[0]), int(address[1])
@@ -228,6 +232,12 @@ class HttpApi:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        matched = self.router.match(method, path)
+        if matched is None and self.home and path == "/" and method in ("GET", "HEAD"):
+            return Route("GET", "/", self.home), {}
+        return matched
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.server.serve_forever, name="devstack-http", daemon=True)
@@ -285,7 +295,7 @@ def _make_handler(api: HttpApi) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             body = self.rfile.read(length) if length else b""
-            matched = api.router.match(self.command, raw_path)
+            matched = api.match(self.command, raw_path)
             if matched is None:
                 status, headers, data = (
                     404,

@@ -705,6 +705,9 @@ class LocalStack:
         env.update(lambda_environment(spec, self.region))
         env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon locally
         env.update(spec.environment)
+        if "ALERT_WEBHOOK_URL" in spec.environment and os.environ.get("ALERT_WEBHOOK_URL"):
+            # The local setting of the AlertWebhookUrl parameter: `ALERT_WEBHOOK_URL=https://... make dev`.
+            env["ALERT_WEBHOOK_URL"] = os.environ["ALERT_WEBHOOK_URL"]
         env.update(self.client_env)
         return env
 
@@ -737,6 +740,8 @@ class LocalStack:
         from devstack.apigw import Router
 
         self._api.router = Router(routes)
+        if "BoardFunction" in self._runtimes:
+            self._api.home = "BoardFunction"  # the follower board at http://127.0.0.1:3000/
         self._api.start()
 
     def _start_pollers(self, specs: dict[str, Any]) -> None:

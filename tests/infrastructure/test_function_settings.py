@@ -11,13 +11,21 @@ from typing import Any
 
 import pytest
 
-from tradecopier.settings import AdminSettings, ExecutorSettings, IngestSettings, SchedulerSettings, Settings
+from tradecopier.settings import (
+    AdminSettings,
+    BoardSettings,
+    ExecutorSettings,
+    IngestSettings,
+    SchedulerSettings,
+    Settings,
+)
 
 FUNCTION_SETTINGS: dict[str, type[Settings]] = {
     "IngestFunction": IngestSettings,
     "AdminFunction": AdminSettings,
     "ExecutorFunction": ExecutorSettings,
     "SchedulerFunction": SchedulerSettings,
+    "BoardFunction": BoardSettings,
 }
 POWERTOOLS_VARIABLES = {
     "POWERTOOLS_SERVICE_NAME",
@@ -92,6 +100,7 @@ def test_check_catches_a_missing_required_variable(
 def test_check_catches_a_variable_no_setting_reads(template: dict[str, Any]) -> None:
     template["Globals"]["Function"]["Environment"]["Variables"]["EXECUTOR_FUNCTION_NAME"] = "x"
     assert settings_problems(template) == [
+        "BoardFunction: EXECUTOR_FUNCTION_NAME is not a field of BoardSettings",
         "ExecutorFunction: EXECUTOR_FUNCTION_NAME is not a field of ExecutorSettings",
         "IngestFunction: EXECUTOR_FUNCTION_NAME is not a field of IngestSettings",
         "SchedulerFunction: EXECUTOR_FUNCTION_NAME is not a field of SchedulerSettings",

@@ -454,6 +454,7 @@ def test_translated_roles_have_only_checked_statements_and_expected_managed_poli
         "SchedulerFunctionEveryMinuteRole",
         "ListenerTaskRole",  # EnableListener: the listener task's own role and its ECS agent's
         "ListenerExecutionRole",
+        "BoardFunctionRole",
     }
     problems: list[str] = []
     for logical_id, role in roles.items():
@@ -510,10 +511,12 @@ def test_shared_broker_tokens_key_is_used_only_for_sealing_tokens(template: dict
     token purpose in the encryption context; ingest never; nobody may use any other key."""
 
     def kms_statements(function: str) -> list[dict[str, Any]]:
+        """KMS grants other than the alerts topic's data key (publishing to an encrypted topic)."""
         return [
             s
             for s in _policy_statements(template, function)
             if any(str(a).startswith("kms:") for a in _as_list(s["Action"]))
+            and s["Resource"] != {"Fn::GetAtt": ["AlertsKey", "Arn"]}
         ]
 
     for function in ("AdminFunction", "ExecutorFunction"):
@@ -528,3 +531,28 @@ def test_shared_broker_tokens_key_is_used_only_for_sealing_tokens(template: dict
     assert not kms_statements("IngestFunction")
     key = template["Resources"]["BrokerTokensKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
+
+
+def test_the_board_only_reads_the_api(template: dict[str, Any]) -> None:
+    """The dashboard widget's function: GET requests to this stack's API, and nothing else."""
+    statements = _policy_statements(template, "BoardFunction")
+    assert [(s["Action"], _render(s["Resource"])) for s in statements] == [
+        (
+            "execute-api:Invoke",
+            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/GET/*",
+        )
+    ]
+    assert "Events" not in template["Resources"]["BoardFunction"]["Properties"]  # no route of its own
+    widgets = _dashboard_widgets(template)
+    assert any(
+        w["type"] == "custom" and w["properties"]["endpoint"] == "${BoardFunction.Arn}" for w in widgets
+    )
+
+
+def _dashboard_widgets(template: dict[str, Any]) -> list[dict[str, Any]]:
+    import json
+
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = re.sub(r"\$\{CopyLatencyP99AlarmMs\}", "1", body)
+    widgets: list[dict[str, Any]] = json.loads(text)["widgets"]
+    return widgets

@@ -103,6 +103,9 @@ def test_each_function_reads_only_its_own_fields() -> None:
         "resource_prefix",
         "follower_max_receive_count",
         "broker_token_key_id",
+        "alerts_topic_arn",  # the lock after the last attempt alerts (tradecopier.alerts)
+        "alert_webhook_url",
+        "alert_min_interval_seconds",
     }
     assert set(AdminSettings.model_fields) > set(ExecutorSettings.model_fields) | {"max_body_bytes"}
 

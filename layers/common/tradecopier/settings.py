@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class SettingsError(ValueError):
@@ -34,13 +34,10 @@ def _problem(detail: Mapping[str, object]) -> str:
     return f"{variable}={detail.get('input')!r}: {detail.get('msg')}"
 
 
-class Settings(BaseModel):
-    """What every function reads: the copier table and how long events and links are kept."""
+class EnvSettings(BaseModel):
+    """A model read from the environment: each field from the variable of its name in capitals."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    copier_table_name: str = Field(min_length=3)
-    event_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -51,6 +48,28 @@ class Settings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as error:
             raise SettingsError(cls.__name__, error) from None  # the message says it all
+
+
+class Settings(EnvSettings):
+    """What every function reads: the copier table and how long events and links are kept."""
+
+    copier_table_name: str = Field(min_length=3)
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class AlertSettings(EnvSettings):
+    """Where alerts go (``tradecopier.alerts``): the stack's alerts topic and an optional chat webhook
+    (Discord or Slack). An empty value is none; alerts of one kind per account are at most one per
+    ``alert_min_interval_seconds``."""
+
+    alerts_topic_arn: str | None = None
+    alert_webhook_url: str | None = None
+    alert_min_interval_seconds: int = Field(default=300, ge=0, le=86400)
+
+    @field_validator("alerts_topic_arn", "alert_webhook_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class ApiSettings(Settings):
@@ -73,7 +92,7 @@ class IngestSettings(ApiSettings):
     """The ingest function: records a leader event and publishes it (topic ARNs live on the group)."""
 
 
-class ExecutorSettings(BrokerSettings):
+class ExecutorSettings(BrokerSettings, AlertSettings):
     """The executor: copies a delivered event, and locks the follower on its last attempt."""
 
     follower_max_receive_count: int = Field(default=5, ge=1, le=1000)
@@ -84,7 +103,7 @@ class SchedulerSettings(BrokerSettings):
     opens their broker accounts to flatten them."""
 
 
-class AdminSettings(ApiSettings, BrokerSettings):
+class AdminSettings(ApiSettings, BrokerSettings, AlertSettings):
     """The admin function: the admin API and follower provisioning (queues, mappings, alarms)."""
 
     executor_function_name: str  # an explicit "" is refused when provisioning (before any call)
@@ -92,3 +111,10 @@ class AdminSettings(ApiSettings, BrokerSettings):
     follower_queue_visibility_seconds: int = Field(default=30, ge=1, le=43200)
     follower_max_receive_count: int = Field(default=5, ge=1, le=1000)
     follower_max_concurrency: int = Field(default=2, ge=2, le=1000)
+
+
+class BoardSettings(Settings):
+    """The board function (dashboard custom widget): reads the HTTP API, signed with its own role."""
+
+    api_url: str | None = None  # the stack's ApiUrl; the local page uses the host that served it
+    aws_region: str = "us-east-1"  # set by Lambda itself: the region to sign for

@@ -489,6 +489,7 @@ def give_up(
     )
     count(MetricName.FOLLOWERS_LOCKED)
     logger.error("copy failed; follower locked", extra={"reason": reason})
+    alert_locked(delivery, store, lock_reason, clock)
     return _record(
         delivery, Outcome(CopyStatus.FAILED, reason=f"{reason} ({attempts}); follower locked"), store, clock
     )
@@ -515,6 +516,7 @@ def lock_out(
     )
     count(MetricName.FOLLOWERS_LOCKED)
     logger.error("broker refused access; follower locked", extra={"reason": reason})
+    alert_locked(delivery, store, reason, clock)
     return _record(delivery, Outcome(CopyStatus.FAILED, reason=f"{reason}; follower locked"), store, clock)
 
 
@@ -541,6 +543,17 @@ def _write_record(
     elif change.breach is not None:
         risk.count_breach(change.breach)
         logger.warning("risk breach: follower liquidate_only", extra={"reason": change.breach.reason})
+
+
+def alert_locked(delivery: Delivery, store: CopierStore, reason: str, clock: Clock) -> None:
+    """The trader hears of the lock (topic, chat); never raises, rate-limited per account."""
+    from tradecopier import alerts  # only a lock pays for this import (the hot path stays lean)
+
+    figures = {"event": delivery.accepted.event.event_id, "attempts": delivery.attempt}
+    alert = alerts.Alert(
+        alerts.AlertKind.FOLLOWER_LOCKED, delivery.account_id, reason, figures, delivery.group_id
+    )
+    alerts.notify(alert, ledger=store, clock=clock)
 
 
 def _record_quietly(store: CopierStore, delivery: Delivery, record: CopyRecord) -> None:

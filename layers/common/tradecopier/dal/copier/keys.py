@@ -15,6 +15,7 @@ Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gs
 | leader pos.   | LEADER#{group_id}           | POSITION#{symbol}  |                                     |
 | sync history  | SYNC#{group_id}#{account}   | {symbol}#{id}      |                                     |
 | listener state| LISTENER#{group_id}         | LEADER#{account}   |                                     |
+| alert ledger  | ALERT#{account_id}          | ALERT#{kind}       |                                     |
 
 Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - create group: one transaction, leader claim (``attribute_not_exists``) + group item. [groups]
@@ -56,6 +57,8 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
   UpdateItem of the view after each frame's events were accepted, and of the stream's state
   (connected / reconnecting / down) when it changes. [listener: ``ListenerStateStore``, outside the
   ``CopierStore`` facade so the hot handlers do not import it]
+- alert rate limit: one conditional PutItem of the ledger item (``sent_at`` older than the
+  interval, or none). [alerts]
 Events and links expire through TTL (``expires_at``) after ``event_retention_days``.
 Timestamps are stored as UTC ISO 8601 with milliseconds and a ``Z`` (``iso``): they sort as text,
 which is what the ``gsi1sk`` orderings rely on.
@@ -134,6 +137,10 @@ def sync_log_pk(group_id: str, account_id: str) -> str:
 
 def listener_key(group_id: str, account_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"LISTENER#{group_id}"}, "sk": {"S": f"LEADER#{account_id}"}}
+
+
+def alert_key(account_id: str, kind: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ALERT#{account_id}"}, "sk": {"S": f"ALERT#{kind}"}}
 
 
 def item_kind(values: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ decodes its own items: callers get domain models and the records below, or a typ
 
 from __future__ import annotations
 
+from tradecopier.dal.copier.alerts import AlertLedgerStore
 from tradecopier.dal.copier.claims import ClaimStore
 from tradecopier.dal.copier.copies import CopyStore
 from tradecopier.dal.copier.copy_inputs import CopyInputsStore
@@ -28,5 +29,6 @@ class CopierStore(
     LinkStore,
     CopyInputsStore,
     SyncStore,
+    AlertLedgerStore,
 ):
     """All reads and writes of ``CopierTable``: ``CopierStore(table_name, retention_days, client, clock)``."""

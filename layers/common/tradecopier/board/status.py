@@ -1,0 +1,110 @@
+"""The ``status`` data: every group, its followers, each follower's position per symbol and its last
+copy. Read from the HTTP API only, so the CLI, the dashboard widget and the local page agree.
+
+v2 follower fields (``state`` values, ``locked_until``, ``risk_status``, ``connection``, ``sync``)
+are shown where the API gives them; a follower without them is shown with what it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from tradecopier.board.api_client import ApiError, Unreachable, path
+
+Get = Callable[[str], Any]
+EVENTS_PER_GROUP = 20  # the last copies come from the group's latest events
+PARALLEL_READS = 8
+
+
+def collect(get: Get, group_ids: Iterable[str] | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """``{"generated_at", "groups": [group + followers with "positions" and "last_copy"]}``."""
+    if group_ids is None:
+        groups = list(get("/groups")["groups"])
+    else:
+        groups = [get(path("groups", gid)) for gid in group_ids]
+    with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
+        events = dict(
+            zip([g["group_id"] for g in groups], pool.map(lambda g: _events(get, g), groups), strict=True)
+        )
+        accounts = [f["account_id"] for g in groups for f in g.get("followers") or []]
+        positions = dict(zip(accounts, pool.map(lambda a: _positions(get, a), accounts), strict=True))
+    for group in groups:
+        for follower in group.get("followers") or []:
+            follower["positions"], follower["positions_error"] = positions[follower["account_id"]]
+            follower["last_copy"] = last_copy(events[group["group_id"]], follower["account_id"])
+    return {"generated_at": (now or datetime.now(UTC)).isoformat(), "groups": groups}
+
+
+def _events(get: Get, group: dict[str, Any]) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = get(
+        path("groups", group["group_id"], "events") + f"?limit={EVENTS_PER_GROUP}"
+    )["events"]
+    return events
+
+
+def _positions(get: Get, account_id: str) -> tuple[list[dict[str, Any]] | None, str | None]:
+    try:
+        body = get(path("accounts", account_id, "positions"))
+    except (ApiError, Unreachable) as error:  # a real broker may be down: the board still shows the rest
+        return None, str(error)
+    return [p for p in body.get("positions") or [] if p.get("qty")], None
+
+
+def last_copy(events: list[dict[str, Any]], account_id: str) -> dict[str, Any] | None:
+    """The newest copy of ``account_id`` among the events, with its event's id, type and time."""
+    for event in sorted(events, key=lambda e: str(e.get("received_at") or ""), reverse=True):
+        for copy in event.get("copies") or []:
+            if copy.get("account_id") == account_id:
+                return {
+                    "event_id": event["event_id"],
+                    "type": event.get("type"),
+                    "received_at": event.get("received_at"),
+                    "symbol": (event.get("event") or {}).get("symbol"),
+                    **{k: copy.get(k) for k in ("status", "qty", "reason", "latency_ms", "broker_order_id")},
+                }
+    return None
+
+
+def session_pnl(follower: dict[str, Any]) -> tuple[Any, Any]:
+    """(session P&L, daily loss limit) where the follower's risk fields give them, else None."""
+    risk_status = follower.get("risk_status") or {}
+    risk = follower.get("risk") or {}
+    return risk_status.get("session_pnl"), risk.get("daily_loss_limit")
+
+
+def state_of(follower: dict[str, Any]) -> str:
+    return str(follower.get("state") or "active")
+
+
+def connection_of(follower: dict[str, Any]) -> str:
+    conn = follower.get("connection")
+    if isinstance(conn, dict) and conn.get("status"):
+        return str(conn["status"])
+    return "simulated" if follower.get("broker", "paper") == "paper" else "unknown"
+
+
+def sync_of(follower: dict[str, Any]) -> str | None:
+    sync = follower.get("sync")
+    return str(sync["status"]) if isinstance(sync, dict) and sync.get("status") else None
+
+
+def sizing_of(follower: dict[str, Any]) -> str:
+    parts = [f"x{follower.get('multiplier', 1)}"]
+    if follower.get("max_qty") is not None:
+        parts.append(f"max {follower['max_qty']}")
+    if follower.get("inverse"):
+        parts.append("inverse")
+    if follower.get("symbol_map"):
+        parts.append(",".join(f"{k}->{v}" for k, v in follower["symbol_map"].items()))
+    if follower.get("copy_mode") == "fills":
+        parts.append("fills")
+    return " ".join(parts)
+
+
+def positions_text(follower: dict[str, Any]) -> str:
+    if follower.get("positions") is None:
+        return "?"
+    return " ".join(f"{p['symbol']} {p['qty']:+d}" for p in follower["positions"]) or "flat"
