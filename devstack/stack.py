@@ -47,7 +47,9 @@ FAKE_CREDENTIALS = {
 # Environments per function (its local reserved concurrency). The executor runs one batch per
 # follower queue at a time; a few environments let several followers be served in parallel.
 DEFAULT_CONCURRENCY = 2
-DEFAULT_CONCURRENCY_BY_FUNCTION = {"ExecutorFunction": 8}
+# The scheduler's invocations never overlap (one timer per schedule): one environment is enough, and a
+# second would only add a Python process importing the handlers at start-up.
+DEFAULT_CONCURRENCY_BY_FUNCTION = {"ExecutorFunction": 8, "SchedulerFunction": 1}
 
 _inprocess_lock = threading.Lock()
 _inprocess_active: LocalStack | None = None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from tradecopier.brokers.base import BrokerAccount
+from tradecopier.brokers.registry import open_broker
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.events import AcceptedEvent
 from tradecopier.logic.executor import CopyRetry, Delivery, copy_event, give_up
-from tradecopier.logic.risk import open_follower_broker
+from tradecopier.logic.risk import starting_balance
 from tradecopier.logic.services import Services, executor_services
 from tradecopier.logic.sqs_batch import SqsRecord
 from tradecopier.observability import logger
@@ -49,7 +50,12 @@ def copy_record(record: SqsRecord) -> None:
     )
 
     def broker_for(follower: Follower) -> BrokerAccount:
-        return open_follower_broker(follower, services.settings)
+        balance = starting_balance(follower)
+        if balance is None:  # no rules: the broker as before
+            return open_broker(follower.account_id, follower.broker, follower.simulate, services.settings)
+        return open_broker(
+            follower.account_id, follower.broker, follower.simulate, services.settings, balance
+        )
 
     try:
         copy_event(delivery, store=services.store, open_broker=broker_for, clock=services.clock)
