@@ -75,7 +75,8 @@ def test_groups_and_followers_through_the_cli(cli: Cli, api: Api) -> None:
     leader, e1, e2 = uid("LEAD"), uid("EVAL"), uid("EVAL")
     created = cli.json("groups", "create", "cli group", "--leader", leader)
     gid = created["group_id"]
-    assert created["leader"] == {"account_id": leader, "broker": "paper"} and created["webhook_token"]
+    assert created["leader"]["account_id"] == leader and created["leader"]["broker"] == "paper"
+    assert created["leader"].get("connection") is None and created["webhook_token"]  # paper: no status
     assert gid in [g["group_id"] for g in cli.json("groups", "list")["groups"]]
 
     added = cli.json("followers", "add", gid, e1, "--multiplier", "2", "--max-qty", "3")
@@ -155,20 +156,21 @@ def test_status_events_and_tail(cli: Cli, api: Api) -> None:
     assert {c["account_id"]: c["status"] for c in one["copies"]} == {e1: "placed", e2: "skipped"}
 
 
-def test_preview_and_reset_answer_or_say_the_route_is_missing(cli: Cli, api: Api) -> None:
+def test_preview_and_reset_through_the_cli(cli: Cli, api: Api) -> None:
     gid, _, _ = api.group(name="cli preview")
-    e1 = uid("EVAL")
+    e1, e2 = uid("EVAL"), uid("EVAL")
     api.follower(gid, e1)
+    api.follower(gid, e2, risk={"max_position": 2, "max_trades_per_day": 5})
     done = run("--url", cli.url, "preview", gid, "--buy", "2", "NQZ6", "--json")
-    if done.returncode == 0:  # the preview route has landed
-        assert [c["account_id"] for c in json.loads(done.stdout)["copies"]] == [e1]
-    else:
-        assert done.returncode == 3 and "no preview route" in one_line(done)
+    assert done.returncode == 0, done.stderr
+    copies = {c["account_id"]: c for c in json.loads(done.stdout)["copies"]}
+    assert set(copies) == {e1, e2} and {c["action"] for c in copies.values()} == {"place"}
     done = run("--url", cli.url, "followers", "reset", gid, e1, "--json")
-    if done.returncode == 0:
-        assert json.loads(done.stdout)["account_id"] == e1
-    else:
-        assert done.returncode == 3 and "no risk reset route" in one_line(done)
+    assert done.returncode == 3 and "no risk rules" in one_line(done)  # nothing to reset: one line
+    done = run("--url", cli.url, "followers", "reset", gid, e2, "--json")
+    assert done.returncode == 0, done.stderr
+    reset = json.loads(done.stdout)
+    assert reset["account_id"] == e2 and reset["risk_status"]["trades_today"] == 0
 
 
 def test_credentials_secrets_come_from_stdin_and_never_come_back(cli: Cli) -> None:
