@@ -204,6 +204,25 @@ def _record_status(
         store.set_follower_sync(group_id, follower.account_id, _sync_values(sync))
     except ItemMissing:
         logger.info("follower removed during the sync check", extra={"account_id": follower.account_id})
+        return
+    held = "; ".join(
+        f"{s.symbol} holds {s.actual_qty}, should hold {s.expected_qty}"
+        for s in report.symbols
+        if s.status is SyncStatus.OUT_OF_SYNC
+    )
+    _alert_if_drifted(store, group_id, follower, sync, held, now)
+
+
+def _alert_if_drifted(
+    store: CopierStore, group_id: str, follower: Follower, sync: FollowerSync, held: str, now: datetime
+) -> None:
+    """Once per transition into out_of_sync (the check runs every minute; the alert does not)."""
+    was = follower.sync.status if follower.sync is not None else None
+    if sync.status is not SyncStatus.OUT_OF_SYNC or was is SyncStatus.OUT_OF_SYNC:
+        return
+    from tradecopier.logic import alerting  # only a follower that drifts pays for this import
+
+    alerting.out_of_sync(store, group_id, follower.account_id, sync.symbols_out_of_sync, held, now)
 
 
 def _sync_values(sync: FollowerSync) -> dict[str, Any]:
@@ -331,6 +350,9 @@ def note_copy_position(
         return
     if status is SyncStatus.OUT_OF_SYNC:
         count(MetricName.FOLLOWERS_OUT_OF_SYNC)
+        _alert_if_drifted(
+            store, group_id, follower, sync, f"{symbol} holds {actual}, should hold {expected.qty}", now
+        )
 
 
 def registry_brokers(settings: BrokerSettings) -> Brokers:
