@@ -38,6 +38,7 @@ class Handover:
     clock: Clock = utc_now
     last: LeaderView | None = None
     loaded: bool = field(default=False, init=False)
+    stream_was: str | None = field(default=None, init=False)  # the last state given to ``stream``
 
     def load(self) -> None:
         """The last-seen view from the table (once per process: later reconnects keep ``last``)."""
@@ -74,3 +75,9 @@ class Handover:
             self.leader.group_id, self.leader.account_id, state, reason, self.clock()
         )
         health.stream_state(self.leader.group_id, state == "connected")
+        was, self.stream_was = self.stream_was, state
+        if was == "connected" and state != "connected":  # down: once per transition
+            from tradecopier.logic import alerting
+
+            group_id, account_id = self.leader.group_id, self.leader.account_id
+            alerting.leader_down(self.sink.store, group_id, account_id, state, reason, self.clock())

@@ -47,9 +47,10 @@ def status_tables(data: dict[str, Any]) -> None:
             "follower",
             "broker",
             "state",
+            "sync",
             "sizing",
             "position",
-            "session P&L",
+            "risk headroom",
             "last copy",
             "latency",
         ):
@@ -64,13 +65,9 @@ def _status_row(f: dict[str, Any]) -> list[str]:
     state_text = f"[{_STATE_STYLE.get(state, '')}]{state}[/]"
     if f.get("lock_reason"):
         state_text += f" {f['lock_reason']}"
-    sync = st.sync_of(f)
-    if sync and sync != "in_sync":
-        state_text += f" [red]{sync}[/]"
-    pnl, limit = st.session_pnl(f)
-    pnl_text = (
-        "-" if pnl is None else f"{float(pnl):+,.2f}" + ("" if limit is None else f" / -{float(limit):,.2f}")
-    )
+    sync_text = st.sync_text(f)
+    if st.sync_of(f) == "out_of_sync":
+        sync_text = f"[red]{sync_text}[/]"
     copy = f.get("last_copy") or {}
     copy_text = f"{copy['event_id']} {copy.get('status')} {copy.get('qty') or ''}".strip() if copy else "-"
     latency = "-" if copy.get("latency_ms") is None else f"{copy['latency_ms']} ms"
@@ -78,9 +75,10 @@ def _status_row(f: dict[str, Any]) -> list[str]:
         f["account_id"],
         f"{f.get('broker', 'paper')} ({st.connection_of(f)})",
         state_text,
+        sync_text,
         st.sizing_of(f),
         st.positions_text(f),
-        pnl_text,
+        "; ".join(st.headroom(f)) or "-",
         copy_text,
         latency,
     ]

@@ -99,6 +99,12 @@ def test_the_board_shows_every_follower_and_updates_after_a_lock(
     api.ok("POST", f"/groups/{seeded.group_id}/followers/{seeded.other}/lock", {"reason": "by hand"})
     page.wait_for_selector(f'tr[data-account="{seeded.other}"][data-state="locked"]', timeout=20_000)
     assert _states(page, seeded.group_id)[seeded.other] == "locked"
+    headers = page.locator(f'section[data-group="{seeded.group_id}"] th').all_inner_texts()
+    assert "Sync" in headers and "Risk headroom" in headers
+    api.ok("GET", f"/groups/{seeded.group_id}/sync")  # no leader position known: unknown (the
+    # local stack's scheduler may have checked it already)
+    page.wait_for_selector(f'tr[data-account="{seeded.active}"][data-sync="unknown"]', timeout=20_000)
+    assert page.locator(f'tr[data-account="{seeded.active}"] td.sync').inner_text() == "unknown"
     assert errors == []
     page.close()
 

@@ -148,7 +148,8 @@ def test_status_events_and_tail(cli: Cli, api: Api) -> None:
     assert rows[e1]["positions"] == [{"symbol": "NQZ6", "qty": 2, "avg_price": pytest.approx(21450.25)}]
     assert rows[e1]["last_copy"]["event_id"] == event_id and rows[e1]["last_copy"]["status"] == "placed"
     assert rows[e2]["last_copy"]["status"] == "skipped"
-    assert e2 in cli("status").stdout  # the table of every group
+    table = cli("status").stdout  # the table of every group
+    assert e2 in table and "sync" in table and "risk" in table  # a narrow table wraps headers
 
     events = cli.json("events", gid)["events"]
     assert [e["event_id"] for e in events] == [event_id]

@@ -556,3 +556,27 @@ def _dashboard_widgets(template: dict[str, Any]) -> list[dict[str, Any]]:
     text = re.sub(r"\$\{CopyLatencyP99AlarmMs\}", "1", body)
     widgets: list[dict[str, Any]] = json.loads(text)["widgets"]
     return widgets
+
+
+def test_whoever_alerts_may_publish_to_the_alerts_topic_and_nowhere_else(template: dict[str, Any]) -> None:
+    """tradecopier.alerts: the executor (locks, a broker lost), the scheduler (breaches, locks,
+    lifts, drift) and the listener task (a leader stream down) publish to AlertsTopic with its key;
+    the listener's table grant for the rate-limit ledger is PutItem on ALERT# items only."""
+    listener = template["Resources"]["ListenerTaskRole"]["Properties"]["Policies"]
+    roles = {
+        "ExecutorFunction": _policy_statements(template, "ExecutorFunction"),
+        "SchedulerFunction": _policy_statements(template, "SchedulerFunction"),
+        "ListenerTaskRole": [s for policy in listener for s in policy["PolicyDocument"]["Statement"]],
+    }
+    for name, statements in roles.items():
+        publish = [s for s in statements if "sns:Publish" in _as_list(s["Action"])]
+        assert {"Ref": "AlertsTopic"} in [s["Resource"] for s in publish], name
+        key = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["AlertsKey", "Arn"]}]
+        assert [sorted(_as_list(s["Action"])) for s in key] == [["kms:Decrypt", "kms:GenerateDataKey"]], name
+    (ledger,) = [s for s in roles["ListenerTaskRole"] if s.get("Sid") == "AlertLedger"]
+    assert ledger["Action"] == "dynamodb:PutItem"
+    assert ledger["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ALERT#*"]}}
+    containers = template["Resources"]["ListenerTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    env = {v["Name"]: v["Value"] for v in containers[0]["Environment"]}
+    assert env["ALERTS_TOPIC_ARN"] == {"Ref": "AlertsTopic"}
+    assert env["ALERT_WEBHOOK_URL"] == {"Ref": "AlertWebhookUrl"}

@@ -231,3 +231,39 @@ def test_sync_routes_404(pipeline: Pipeline) -> None:
     assert pipeline.call("GET", "/groups/g-000000000000/sync").status == 404
     group_id, _ = pipeline.create_group()
     assert pipeline.call("GET", f"/groups/{group_id}/followers/NOPE/sync-history").status == 404
+
+
+def test_a_mirror_catch_up_is_counted_as_a_trade_like_a_copy(pipeline: Pipeline) -> None:
+    group_id, _ = _missed_buy(pipeline, "mirror", risk={"max_trades_per_day": 2})
+    pipeline.call("POST", f"/groups/{group_id}/followers/EVAL-1/unlock")
+    report = _sync(pipeline, group_id, act=True)["EVAL-1"]
+    assert report["status"] == "in_sync" and pipeline.positions("EVAL-1") == {"NQZ6": 2}
+    follower = pipeline.call("GET", f"/groups/{group_id}/followers/EVAL-1").body
+    assert follower["risk_status"]["trades_today"] == 1
+
+
+@pytest.mark.parametrize(
+    ("rules", "reason"),
+    [
+        ({"max_trades_per_day": 1}, "risk: max_trades_per_day 1 reached (1 opened this session)"),
+        ({"allowed_symbols": ["ES"]}, "risk: allowed_symbols ES do not include NQZ6"),
+    ],
+)
+def test_a_mirror_catch_up_that_a_risk_rule_refuses_is_recorded_with_its_reason(
+    pipeline: Pipeline, rules: dict[str, Any], reason: str
+) -> None:
+    group_id, token = _missed_buy(pipeline, "mirror")
+    pipeline.call("POST", f"/groups/{group_id}/followers/EVAL-1/unlock")
+    if "max_trades_per_day" in rules:  # one opening today already (a copy of another symbol)
+        pipeline.call("PATCH", f"/groups/{group_id}/followers/EVAL-1", {"risk": rules})
+        pipeline.send(group_id, token, **market("E-2", "L-2", symbol="ESZ6", qty=1, price=6000))
+        pipeline.deliver()
+        assert pipeline.copies(group_id, "E-2")["EVAL-1"]["status"] == "placed"
+    else:
+        pipeline.call("PATCH", f"/groups/{group_id}/followers/EVAL-1", {"risk": rules})
+    report = _sync(pipeline, group_id, act=True)["EVAL-1"]
+    [action] = [a for a in report["actions"] if a["symbol"] == "NQZ6"]
+    assert (action["status"], action["detail"]) == ("rejected", reason)
+    assert "NQZ6" not in pipeline.positions("EVAL-1")
+    history = pipeline.call("GET", f"/groups/{group_id}/followers/EVAL-1/sync-history").body["entries"]
+    assert [(e["status"], e["detail"]) for e in history if e["symbol"] == "NQZ6"] == [("rejected", reason)]

@@ -178,24 +178,49 @@ def test_locked_and_liquidate_only_stand_out_with_v2_figures() -> None:
         "positions": None,
         "last_copy": None,
         "connection": {"status": "auth_failed"},
-        "sync": {"status": "out_of_sync"},
-        "risk": {"daily_loss_limit": 1000},
-        "risk_status": {"session_pnl": -1020.5},
+        "sync": {"status": "out_of_sync", "symbols_out_of_sync": ["NQZ6", "ESZ6"]},
+        "risk": {"daily_loss_limit": 1000, "trailing_drawdown": 2000, "max_trades_per_day": 3},
+        "risk_status": {
+            "session_pnl": -1020.5,
+            "drawdown_floor": 48000,
+            "balance": 48979.5,
+            "trades_today": 2,
+        },
     }
     liquidating = {"account_id": "EVAL-3", "state": "liquidate_only", "positions": [], "last_copy": None}
     html = render.widget(_data(locked, liquidating))
-    assert 'class="follower state-locked"' in html and 'class="follower state-liquidate_only"' in html
+    assert 'class="follower state-locked sync-out_of_sync"' in html
+    assert 'class="follower state-liquidate_only sync-none"' in html
     assert "tr.state-locked td{background" in html and "<script" not in html  # a widget runs no script
     for shown in (
         "risk: daily loss",
         "until 2031-03-04T23:00:00Z",
         "tradovate · auth_failed",
-        "out of sync",
-        "-1,020.50",
-        "1,000.00",
+        '<td class="sync"><span class="bad">out of sync NQZ6, ESZ6</span></td>',
+        'data-sync="out_of_sync"',
+        "tr.sync-out_of_sync td.sync{background",
+        "P&amp;L -1,020.50 / -1,000.00<br>floor 48,000.00 (balance 48,979.50)<br>trades 2/3",
         "liquidate only",
     ):
         assert shown in html, shown
+    assert 'data-account="EVAL-3" data-state="liquidate_only" data-sync="none"' in html
+
+
+def test_status_rows_show_sync_and_risk_headroom() -> None:
+    from tradecopier_cli.output import _status_row
+
+    follower = {
+        "account_id": "EVAL-1",
+        "sync": {"status": "in_sync", "symbols_out_of_sync": []},
+        "risk": {"max_trades_per_day": 3},
+        "risk_status": {"session_pnl": 250, "trades_today": 1},
+        "positions": [],
+    }
+    row = _status_row(follower)
+    assert row[3:7] == ["in sync", "x1", "flat", "P&L +250.00; trades 1/3"]
+    drifted = _status_row({**follower, "sync": {"status": "out_of_sync", "symbols_out_of_sync": ["NQZ6"]}})
+    assert drifted[3] == "[red]out of sync NQZ6[/]"
+    assert _status_row({"account_id": "V1"})[3] == "-" and _status_row({"account_id": "V1"})[6] == "-"
 
 
 def test_the_board_escapes_what_users_typed() -> None:

@@ -35,6 +35,7 @@ class AlertKind(StrEnum):
     OUT_OF_SYNC = "out_of_sync"
     BROKER_DISCONNECTED = "broker_disconnected"
     LEADER_DISCONNECTED = "leader_disconnected"
+    FOLLOWER_UNLOCKED = "follower_unlocked"
 
 
 TITLES = {
@@ -44,6 +45,7 @@ TITLES = {
     AlertKind.OUT_OF_SYNC: "out of sync",
     AlertKind.BROKER_DISCONNECTED: "broker disconnected",
     AlertKind.LEADER_DISCONNECTED: "leader stream disconnected",
+    AlertKind.FOLLOWER_UNLOCKED: "unlocked",
 }
 _SECRET_NAME = re.compile(r"(?i)token|password|secret|api_?key|\bsec\b|credential|authorization|cookie")
 _SECRET_VALUE = re.compile(r"(?i)(bearer\s+|(?:token|password|api_?key|secret|sec)\s*[=:]\s*)[^\s,;)]+")

@@ -98,9 +98,9 @@ class ExecutorSettings(BrokerSettings, AlertSettings):
     follower_max_receive_count: int = Field(default=5, ge=1, le=1000)
 
 
-class SchedulerSettings(BrokerSettings):
+class SchedulerSettings(BrokerSettings, AlertSettings):
     """The scheduler: the risk clock (session starts, flat-by) over every follower with rules; it
-    opens their broker accounts to flatten them."""
+    opens their broker accounts to flatten them, and alerts on breaches, locks and drift."""
 
 
 class AdminSettings(ApiSettings, BrokerSettings, AlertSettings):

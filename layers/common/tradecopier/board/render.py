@@ -20,6 +20,7 @@ _STYLE = """
 #board th{font-weight:600;background:#f4f5f7}
 #board tr.state-locked td{background:#fde2e1}
 #board tr.state-liquidate_only td{background:#fff1cc}
+#board tr.sync-out_of_sync td.sync{background:#fde2e1}
 #board .badge{padding:1px 6px;border-radius:8px;font-weight:600}
 #board .badge.active{background:#dff3e3;color:#1d6b2f}
 #board .badge.locked{background:#d13212;color:#fff}
@@ -36,7 +37,17 @@ if(d){document.getElementById('board').replaceWith(d)}}).catch(function(){})
 .finally(function(){setTimeout(tick,ms)})}setTimeout(tick,ms)})();
 </script>"""
 
-COLUMNS = ("Follower", "Broker", "State", "Sizing", "Position", "Session P&L", "Last copy", "Latency")
+COLUMNS = (
+    "Follower",
+    "Broker",
+    "State",
+    "Sync",
+    "Sizing",
+    "Position",
+    "Risk headroom",
+    "Last copy",
+    "Latency",
+)
 
 
 def page(data: dict[str, Any], *, link_base: str = "", refresh_seconds: int | None = None) -> str:
@@ -88,16 +99,21 @@ def _row(group_id: str, follower: dict[str, Any], link_base: str) -> str:
         escape(follower["account_id"]),
         escape(f"{follower.get('broker', 'paper')} · {st.connection_of(follower)}"),
         _state_cell(follower, state),
+        _sync_cell(follower),
         escape(st.sizing_of(follower)),
         escape(st.positions_text(follower)),
         _pnl_cell(follower),
         _copy_cell(group_id, follower.get("last_copy"), link_base),
         _latency(follower.get("last_copy")),
     ]
-    tds = "".join(f"<td>{c}</td>" for c in cells)
+    tds = "".join(
+        f'<td class="{name.split()[0].lower()}">{c}</td>' for name, c in zip(COLUMNS, cells, strict=True)
+    )
+    sync = escape(st.sync_of(follower) or "none")
     return (
-        f'<tr class="follower state-{escape(state)}" data-account="{escape(follower["account_id"])}" '
-        f'data-state="{escape(state)}">{tds}</tr>'
+        f'<tr class="follower state-{escape(state)} sync-{sync}" '
+        f'data-account="{escape(follower["account_id"])}" data-state="{escape(state)}" '
+        f'data-sync="{sync}">{tds}</tr>'
     )
 
 
@@ -107,20 +123,17 @@ def _state_cell(follower: dict[str, Any], state: str) -> str:
         text += f" {escape(str(follower['lock_reason']))}"
     if follower.get("locked_until"):
         text += f' <span class="muted">until {escape(str(follower["locked_until"]))}</span>'
-    sync = st.sync_of(follower)
-    if sync and sync != "in_sync":
-        text += f' <span class="bad">{escape(sync.replace("_", " "))}</span>'
     return text
+
+
+def _sync_cell(follower: dict[str, Any]) -> str:
+    text = escape(st.sync_text(follower))
+    return f'<span class="bad">{text}</span>' if st.sync_of(follower) == "out_of_sync" else text
 
 
 def _pnl_cell(follower: dict[str, Any]) -> str:
-    pnl, limit = st.session_pnl(follower)
-    if pnl is None:
-        return '<span class="muted">–</span>'
-    text = f"{float(pnl):+,.2f}"
-    if limit is not None:
-        text += f' <span class="muted">/ −{float(limit):,.2f}</span>'
-    return text
+    parts = st.headroom(follower)
+    return "<br>".join(map(escape, parts)) if parts else '<span class="muted">–</span>'
 
 
 def _copy_cell(group_id: str, copy: dict[str, Any] | None, link_base: str) -> str:

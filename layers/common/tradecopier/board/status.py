@@ -91,6 +91,39 @@ def sync_of(follower: dict[str, Any]) -> str | None:
     return str(sync["status"]) if isinstance(sync, dict) and sync.get("status") else None
 
 
+def sync_text(follower: dict[str, Any]) -> str:
+    """``in sync``, ``out of sync NQZ6, ESZ6``, ``unknown``; ``-`` before its first check."""
+    status = sync_of(follower)
+    if status is None:
+        return "-"
+    symbols = (follower.get("sync") or {}).get("symbols_out_of_sync") or []
+    text = status.replace("_", " ")
+    return f"{text} {', '.join(map(str, symbols))}" if status == "out_of_sync" and symbols else text
+
+
+def _money(value: Any) -> str:
+    return f"{float(value):,.2f}"
+
+
+def headroom(follower: dict[str, Any]) -> list[str]:
+    """The risk figures against their limits: ``P&L -1,020.00 / -1,000.00``, ``floor 48,000.00
+    (balance 48,500.00)``, ``trades 2/3``; empty for a follower without rules."""
+    risk_status, risk = follower.get("risk_status") or {}, follower.get("risk") or {}
+    parts: list[str] = []
+    pnl, limit = session_pnl(follower)
+    if pnl is not None:
+        parts.append(f"P&L {float(pnl):+,.2f}" + ("" if limit is None else f" / -{_money(limit)}"))
+    if risk_status.get("drawdown_floor") is not None:
+        balance = risk_status.get("balance")
+        parts.append(
+            f"floor {_money(risk_status['drawdown_floor'])}"
+            + ("" if balance is None else f" (balance {_money(balance)})")
+        )
+    if risk_status.get("trades_today") is not None and risk.get("max_trades_per_day") is not None:
+        parts.append(f"trades {risk_status['trades_today']}/{risk['max_trades_per_day']}")
+    return parts
+
+
 def sizing_of(follower: dict[str, Any]) -> str:
     parts = [f"x{follower.get('multiplier', 1)}"]
     if follower.get("max_qty") is not None:

@@ -130,6 +130,7 @@ def copy_event(
         if outcome.new_links:
             store.put_links(list(outcome.new_links), clock())
     except BrokerAccessDenied as denied:
+        _alert_if_lost(store, delivery, follower, denied_status(denied), denied.reason, clock)
         return lock_out(denied, delivery, store, clock, real_broker=_is_real(follower))
     except Exception as error:
         if isinstance(error, BrokerUnreachable) and not delivery.is_last_attempt:
@@ -139,8 +140,9 @@ def copy_event(
         note_connection(store, delivery, follower, "connected", None, clock)
     record = _record(delivery, outcome, store, clock)
     _recheck_sync(store, delivery, inputs.follower, outcome, clock)
-    started = outcome.risk is not None and outcome.risk.breach is not None and record is not None
-    _finish_breach(delivery, inputs.follower, store, open_broker, liquidating=started)
+    breach = outcome.risk.breach if outcome.risk is not None and record is not None else None
+    liquidating = risk.liquidating(inputs.follower, breach)
+    _finish_breach(delivery, liquidating, store, open_broker, liquidating=breach is not None, clock=clock)
     return record
 
 
@@ -151,6 +153,7 @@ def _finish_breach(
     open_broker: BrokerOpener,
     *,
     liquidating: bool,
+    clock: Clock = utc_now,
 ) -> None:
     """A follower in liquidate_only (just breached, or left there by a crash) is flattened and
     locked; an error here retries the delivery, whose copy is final, so only this part runs again."""
@@ -160,7 +163,8 @@ def _finish_breach(
         follower.risk_state.liquidation_id if follower.risk_state and not liquidating else None
     ) or delivery.accepted.event.event_id
     try:
-        risk.liquidate(store, open_broker(follower), delivery.group_id, follower, liquidation_id)
+        broker = open_broker(follower)
+        risk.liquidate(store, broker, delivery.group_id, follower, liquidation_id, now=clock())
     except Exception as error:
         if delivery.is_last_attempt:  # the next delivery to this follower finishes it
             logger.error("risk breach: flatten not finished", extra={"error": str(error)})
@@ -203,6 +207,28 @@ def note_connection(
         store.record_follower_connection(delivery.group_id, delivery.account_id, state)
     except Exception:  # a status note never fails a copy
         logger.exception("could not note the broker connection status")
+    _alert_if_lost(store, delivery, follower, status, detail, clock)
+
+
+def _alert_if_lost(
+    store: CopierStore,
+    delivery: Delivery,
+    follower: Follower | None,
+    status: ConnectionStatus,
+    detail: str | None,
+    clock: Clock,
+) -> None:
+    """Connected → not: the trader hears of it once (a broker that was never seen up is not news)."""
+    known = follower.connection if follower is not None else None
+    if status == "connected" or known is None or known.status != "connected":
+        return
+    from tradecopier.logic import alerting  # only a lost connection pays for this import
+
+    alerting.broker_disconnected(store, delivery.group_id, delivery.account_id, status, detail, clock())
+
+
+def denied_status(denied: BrokerAccessDenied) -> ConnectionStatus:
+    return "account_not_found" if denied.code == "account_not_found" else "auth_failed"
 
 
 def _recheck_sync(
@@ -507,7 +533,7 @@ def lock_out(
     counts toward the broker's lock-out of this IP); the follower is locked at once with
     ``"<code>: <the broker's words>"`` and the copy recorded failed."""
     reason = str(denied)
-    status: ConnectionStatus = "account_not_found" if denied.code == "account_not_found" else "auth_failed"
+    status = denied_status(denied)
     connection = (
         ConnectionState(status=status, checked_at=clock(), detail=denied.reason) if real_broker else None
     )
@@ -543,6 +569,10 @@ def _write_record(
     elif change.breach is not None:
         risk.count_breach(change.breach)
         logger.warning("risk breach: follower liquidate_only", extra={"reason": change.breach.reason})
+        from tradecopier.logic import alerting  # only a breach pays for this import
+
+        moment = record.updated_at or utc_now()
+        alerting.breach(store, delivery.group_id, delivery.account_id, change.breach, moment)
 
 
 def alert_locked(delivery: Delivery, store: CopierStore, reason: str, clock: Clock) -> None:

@@ -123,10 +123,30 @@ def flatten_client_order_id(group_id: str, liquidation_id: str, account_id: str,
     return client_order_id(group_id, f"risk#{liquidation_id}#{symbol}", account_id)
 
 
+def liquidating(follower: Follower | None, breach: Breach | None) -> Follower | None:
+    """The follower as the breach just left it (liquidate_only, with the lock's reason and end)."""
+    if follower is None or breach is None:
+        return follower
+    return follower.model_copy(
+        update={
+            "state": FollowerState.LIQUIDATE_ONLY,
+            "lock_reason": breach.reason,
+            "locked_until": breach.locked_until,
+        }
+    )
+
+
 def liquidate(
-    store: CopierStore, broker: BrokerAccount, group_id: str, follower: Follower, liquidation_id: str
+    store: CopierStore,
+    broker: BrokerAccount,
+    group_id: str,
+    follower: Follower,
+    liquidation_id: str,
+    *,
+    now: datetime | None = None,
 ) -> None:
-    """liquidate_only → flatten every symbol with a position or a working order → locked."""
+    """liquidate_only → flatten every symbol with a position or a working order → locked (and the
+    trader hears of it once, from the write that locked it)."""
     account_id = follower.account_id
     symbols = {position.symbol for position in broker.positions() if position.qty} | {
         order.symbol for order in broker.orders() if order.status is OrderStatus.WORKING
@@ -142,6 +162,10 @@ def liquidate(
     if store.finish_liquidation(group_id, account_id):
         count(MetricName.FOLLOWERS_LOCKED)
         logger.warning("risk breach: follower flat and locked", extra={"lock_reason": follower.lock_reason})
+        from tradecopier.clock import utc_now
+        from tradecopier.logic import alerting
+
+        alerting.liquidated(store, group_id, follower, len(symbols), now or utc_now())
 
 
 def count_breach(breach: Breach) -> None:

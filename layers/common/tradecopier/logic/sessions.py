@@ -20,7 +20,7 @@ from tradecopier.domain.enums import FollowerState
 from tradecopier.domain.errors import NotFound
 from tradecopier.domain.risk.calendar import trading_day
 from tradecopier.domain.risk.engine import on_clock, open_state, reset_session, session_over
-from tradecopier.logic import risk
+from tradecopier.logic import alerting, risk
 from tradecopier.logic.services import AdminServices, Services
 from tradecopier.observability import logger
 from tradecopier.settings import BrokerSettings
@@ -63,7 +63,7 @@ def tick(services: Services[B], group_id: str, follower: Follower, now: datetime
     account_id = follower.account_id
     if follower.state is FollowerState.LIQUIDATE_ONLY:  # left unfinished by a crash
         liquidation_id = state.liquidation_id or f"clock#{trading_day(now).isoformat()}"
-        risk.liquidate(store, _broker(services, follower), group_id, follower, liquidation_id)
+        risk.liquidate(store, _broker(services, follower), group_id, follower, liquidation_id, now=now)
         return
     # Every write is conditional on the state read here: a copy the executor recorded meanwhile
     # wins, and this follower is looked at again next minute.
@@ -74,6 +74,7 @@ def tick(services: Services[B], group_id: str, follower: Follower, now: datetime
         if not store.lift_risk_lock(group_id, account_id, now, fresh, expected=current):
             return
         logger.info("risk lock lifted at the session start", extra={"account_id": account_id})
+        alerting.unlocked(store, group_id, account_id, now)
         follower, current = follower.model_copy(update={"state": FollowerState.ACTIVE}), fresh
     elif rolled:
         if not store.save_risk_state(group_id, account_id, outcome.state, expected=current):
@@ -91,7 +92,10 @@ def tick(services: Services[B], group_id: str, follower: Follower, now: datetime
         group_id, account_id, breach.reason, breach.locked_until, marked, expected=current
     ):
         risk.count_breach(breach)
-        risk.liquidate(store, _broker(services, follower), group_id, follower, liquidation_id)
+        alerting.breach(store, group_id, account_id, breach, now)
+        liquidating = risk.liquidating(follower, breach)
+        assert liquidating is not None
+        risk.liquidate(store, _broker(services, follower), group_id, liquidating, liquidation_id, now=now)
 
 
 def reset_risk(

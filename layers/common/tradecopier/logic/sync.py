@@ -14,7 +14,7 @@ Entry points: ``check_group`` (``GET /groups/{id}/sync`` reports, ``POST`` also 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -25,7 +25,7 @@ from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore, GroupItem, ItemMissing
 from tradecopier.dal.copier.keys import iso
 from tradecopier.domain.accounts import Account, Follower
-from tradecopier.domain.decide import is_follower_of
+from tradecopier.domain.decide import NoCopy, Place, is_follower_of
 from tradecopier.domain.enums import OrderType
 from tradecopier.domain.events import AcceptedEvent
 from tradecopier.domain.leader_position import LeaderPosition, leader_update
@@ -43,6 +43,7 @@ from tradecopier.domain.sync import (
     sync_status,
 )
 from tradecopier.domain.sync_settings import FollowerSync
+from tradecopier.logic import risk
 from tradecopier.observability import MetricName, count, logger
 from tradecopier.settings import BrokerSettings
 
@@ -172,7 +173,7 @@ def _check_follower(
         pair = expected.get(symbol)
         held = None if actual is None else actual.get(symbol, 0)
         if act and broker is not None and pair is not None and held is not None and held != pair[0].qty:
-            action = _apply_policy(store, group, follower, broker, pair, held, now)
+            action = _apply_policy(store, group, follower, (broker, actual or {}), pair, held, now)
             actions.append(action)
             held = int(action.get("actual_after", held))
         status = sync_status(pair[0] if pair else None, held)
@@ -204,6 +205,25 @@ def _record_status(
         store.set_follower_sync(group_id, follower.account_id, _sync_values(sync))
     except ItemMissing:
         logger.info("follower removed during the sync check", extra={"account_id": follower.account_id})
+        return
+    held = "; ".join(
+        f"{s.symbol} holds {s.actual_qty}, should hold {s.expected_qty}"
+        for s in report.symbols
+        if s.status is SyncStatus.OUT_OF_SYNC
+    )
+    _alert_if_drifted(store, group_id, follower, sync, held, now)
+
+
+def _alert_if_drifted(
+    store: CopierStore, group_id: str, follower: Follower, sync: FollowerSync, held: str, now: datetime
+) -> None:
+    """Once per transition into out_of_sync (the check runs every minute; the alert does not)."""
+    was = follower.sync.status if follower.sync is not None else None
+    if sync.status is not SyncStatus.OUT_OF_SYNC or was is SyncStatus.OUT_OF_SYNC:
+        return
+    from tradecopier.logic import alerting  # only a follower that drifts pays for this import
+
+    alerting.out_of_sync(store, group_id, follower.account_id, sync.symbols_out_of_sync, held, now)
 
 
 def _sync_values(sync: FollowerSync) -> dict[str, Any]:
@@ -218,12 +238,13 @@ def _apply_policy(
     store: CopierStore,
     group: GroupItem,
     follower: Follower,
-    broker: BrokerAccount,
+    account: tuple[BrokerAccount, Mapping[str, int]],
     pair: tuple[Expected, LeaderPosition],
     actual: int,
     now: datetime,
 ) -> dict[str, Any]:
-    """The follower's policy on one out-of-sync symbol: a catch-up order or a report, recorded."""
+    """The follower's policy on one out-of-sync symbol: a catch-up order or a report, recorded.
+    ``account``: its broker and every position it holds (the risk rule max_position sums them)."""
     expected, leader = pair
     group_id = group.group.group_id
     rules = CatchUpRules(
@@ -246,7 +267,7 @@ def _apply_policy(
     if isinstance(decision, Refused) or decision is None:
         entry.update(action="reported", reason=decision.reason if decision else "in sync")
     else:
-        entry.update(_catch_up(store, group, follower, broker, decision, coid, leader, actual))
+        entry.update(_catch_up(store, group, follower, account, decision, coid, leader, actual, now))
     store.put_sync_entry(group_id, follower.account_id, coid, entry)
     logger.info(
         "sync policy applied", extra={k: entry[k] for k in ("symbol", "action", "actual_qty", "expected_qty")}
@@ -262,14 +283,17 @@ def _catch_up(
     store: CopierStore,
     group: GroupItem,
     follower: Follower,
-    broker: BrokerAccount,
+    account: tuple[BrokerAccount, Mapping[str, int]],
     decision: CatchUp,
     coid: str,
     leader: LeaderPosition,
     actual: int,
+    now: datetime,
 ) -> dict[str, Any]:
-    """Places the catch-up at market; leader protection first, as the executor does."""
-    figures = {
+    """Places the catch-up at market; leader protection first, then the risk opening rules on the
+    part that opens (as a copy's: capped or refused with the rule's reason, and counted in the
+    follower's trades today)."""
+    figures: dict[str, Any] = {
         "action": "catch_up",
         "side": decision.side.value,
         "qty": decision.qty,
@@ -292,10 +316,21 @@ def _catch_up(
         order_type=OrderType.MARKET,
         reference_price=leader.last_price,
     )
+    broker, holdings = account
+    allowed, counted = risk.apply_opening_rules(
+        Place(order, decision.figures, opening_qty=decision.opening), follower, holdings, now
+    )
+    if isinstance(allowed, NoCopy):
+        return {**figures, "status": "rejected", "detail": allowed.reason}
+    if allowed.order.qty != order.qty:
+        figures.update(qty=allowed.order.qty, opening=allowed.opening_qty, risk=allowed.reason)
     try:
-        placed = broker.place(order)
+        placed = broker.place(allowed.order)
     except BrokerError as error:
         return {**figures, "status": "failed", "detail": f"{type(error).__name__}: {error.reason}"}
+    if counted is not None:  # a conditional write: a copy counted meanwhile wins, as in the executor
+        group_id = group.group.group_id
+        store.save_risk_state(group_id, follower.account_id, counted, expected=follower.risk_state)
     after = actual + decision.side.sign * placed.qty if placed.status.value == "filled" else actual
     return {
         **figures,
@@ -331,6 +366,9 @@ def note_copy_position(
         return
     if status is SyncStatus.OUT_OF_SYNC:
         count(MetricName.FOLLOWERS_OUT_OF_SYNC)
+        _alert_if_drifted(
+            store, group_id, follower, sync, f"{symbol} holds {actual}, should hold {expected.qty}", now
+        )
 
 
 def registry_brokers(settings: BrokerSettings) -> Brokers:
