@@ -316,9 +316,13 @@ def act_two(client: Client, out: Any = print) -> None:
 
 # --- act three: the risk engine and preview -------------------------------------------------------
 
+# A copy within the demo's own wait is not stale here: on a cold or busy local stack the first copy
+# can take longer than the default max_delay_ms (10 s) and would be skipped as "stale:", which is not
+# what this act is about.
+_PATIENT = {"max_delay_ms": int(WAIT_SECONDS * 1000)}
 ACT_THREE: list[tuple[str, dict[str, Any]]] = [
-    ("RISK-1", {"risk": {"daily_loss_limit": 500, "max_position": 3}}),
-    ("PLAIN-1", {}),
+    ("RISK-1", {"risk": {"daily_loss_limit": 500, "max_position": 3}, **_PATIENT}),
+    ("PLAIN-1", _PATIENT),
 ]
 
 
