@@ -151,7 +151,7 @@ test: check-tools $(VENV_STAMP) $(NODE_STAMP) $(SAM_STAMP)
 # Home mode: state in DATA_DIR (default ./.tradecopier; DATA_DIR=:memory: keeps nothing);
 # RESET=1 starts fresh after a confirmation (YES=1: without one).
 dev: check-tools $(VENV_STAMP) $(NODE_STAMP)
-	$(PY) -m devstack $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(RESET),--reset) $(if $(YES),--yes)
+	$(PY) -m devstack $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(RESET),--reset) $(if $(YES),--yes) $(if $(FAKES),--fake-brokers)
 
 demo: check-tools $(VENV_STAMP) $(NODE_STAMP)
 	$(PY) -m devstack.demo

@@ -28,7 +28,7 @@ from bench import cost, imports, monthly, report
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-PARTS = ("imports", "overhead", "e2e", "coldcopy", "cost", "home")
+PARTS = ("imports", "overhead", "e2e", "coldcopy", "cost", "home", "brokers")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -92,9 +92,15 @@ def _say(line: str) -> None:
 
 
 def run_overhead(
-    args: argparse.Namespace, followers: int, events: int, profile: bool, every_risk_rule: bool = False
+    args: argparse.Namespace,
+    followers: int,
+    events: int,
+    profile: bool,
+    every_risk_rule: bool = False,
+    broker: str = "paper",
 ) -> dict[str, Any]:
     extra = ["--events", str(events), "--followers", str(followers), "--warmup", "1" if args.quick else "3"]
+    extra += ["--broker", broker]
     if profile:
         extra += ["--profile", str(args.out_dir / "profile_executor.txt")]
     if every_risk_rule:
@@ -120,6 +126,23 @@ def run_child(module: str, extra: list[str]) -> dict[str, Any]:
             raise RuntimeError(f"{module} exited {done.returncode}: {done.stderr.strip()[-2000:]}")
         result: dict[str, Any] = json.loads(out.read_text())
         return result
+
+
+def _run_brokers(args: argparse.Namespace, results: dict[str, Any], errors: dict[str, str]) -> None:
+    if "brokers" in args.skip or (args.quick and "brokers" not in args.only):
+        return
+    from bench import brokers
+
+    _say(f"[bench] brokers: {args.overhead_events} events, {args.overhead_followers} followers per broker")
+    try:
+        results["brokers"] = brokers.run(
+            lambda broker: run_overhead(
+                args, args.overhead_followers, args.overhead_events, profile=False, broker=broker
+            ),
+            results.get("overhead_detail") if "overhead" not in args.skip else None,
+        )
+    except Exception:
+        errors["brokers"] = traceback.format_exc(limit=3)
 
 
 def _copy_figures(overhead: dict[str, Any]) -> dict[str, Any]:
@@ -266,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             errors["overhead"] = traceback.format_exc(limit=3)
 
     _coldcopy_and_cost(args, results, errors)
+    _run_brokers(args, results, errors)
 
     if "e2e" not in args.skip:
         _say(f"[bench] e2e: {args.events} events at {args.followers} followers on the local stack ...")
@@ -284,9 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     if errors:
         results["errors"] = errors
     (args.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    from bench import brokers as brokers_part
     from bench import home as home_part
 
-    (args.out_dir / "results.md").write_text(report.markdown(results) + home_part.markdown(results))
+    (args.out_dir / "results.md").write_text(
+        report.markdown(results) + home_part.markdown(results) + brokers_part.markdown(results)
+    )
     if results.get("e2e_ms"):
         report.plot(results, args.out_dir / "latency.png")
     _say(report.markdown(results))

@@ -54,6 +54,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--followers", type=int, default=10)
     p.add_argument("--dynamodb-endpoint", default="")
     p.add_argument("--moto-endpoint", default="")
+    p.add_argument(
+        "--broker",
+        choices=("paper", "projectx", "tradovate"),
+        default="paper",
+        help="the followers' broker: paper, or a fake real broker served by a child process "
+        "(bench.fakebroker; its CPU is not the executor's, the adapter's HTTP client CPU is)",
+    )
     p.add_argument("--profile", type=Path, default=None, help="write cProfile stats of the executor here")
     p.add_argument(
         "--every-risk-rule",
@@ -222,9 +229,15 @@ _LOSS_RULES |= {"trailing_drawdown": 2000, "drawdown_mode": "intraday", "trailin
 EVERY_RULE = _OPENING_RULES | _LOSS_RULES
 
 
-def _create_group(admin_handler: Any, followers: int, risk: dict[str, Any] | None = None) -> tuple[str, str]:
-    """A group with ``followers`` followers (with ``risk`` rules, if given), through the admin
-    handler: (group id, webhook token)."""
+def _create_group(
+    admin_handler: Any,
+    followers: int,
+    risk: dict[str, Any] | None = None,
+    fake: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """A group with ``followers`` followers (with ``risk`` rules, if given; on the ``fake`` broker
+    of ``bench.fakebroker``, if given: its credentials stored, NQ mapped to its front month),
+    through the admin handler: (group id, webhook token)."""
     from devstack.samples import Context, http_api_event
 
     def admin(method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -239,6 +252,10 @@ def _create_group(admin_handler: Any, followers: int, risk: dict[str, Any] | Non
         body: dict[str, Any] = {"account_id": f"F-{i:03d}"}
         if risk is not None:
             body["risk"] = risk
+        if fake is not None:
+            stored = admin("PUT", f"/accounts/F-{i:03d}/credentials", fake["credentials"])
+            assert stored["status"] == 200, stored
+            body.update(broker=fake["credentials"]["broker"], symbol_map={"NQ": fake["symbol"]})
         added = admin("POST", f"/groups/{group_id}/followers", body)
         assert added["status"] == 201, added
     return group_id, token
@@ -342,6 +359,17 @@ class _EventRun:
 
 
 def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict[str, Any]:
+    if args.broker == "paper":
+        return _run(args, ddb_endpoint, moto_endpoint, None)
+    from bench.fakebroker import fake_broker
+
+    with fake_broker(args.broker) as fake:
+        return _run(args, ddb_endpoint, moto_endpoint, fake)
+
+
+def _run(
+    args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str, fake: dict[str, Any] | None
+) -> dict[str, Any]:
     from bench.backends import plain_client
 
     ddb, tables, calls = _prepare(ddb_endpoint, moto_endpoint)
@@ -354,7 +382,7 @@ def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict
     tally = _Tally()
     with _stdout_to_temp_file():
         group_id, token = _create_group(
-            handlers.admin, args.followers, EVERY_RULE if args.every_risk_rule else None
+            handlers.admin, args.followers, EVERY_RULE if args.every_risk_rule else None, fake
         )
         sqs = plain_client("sqs", moto_endpoint)
         events = _EventRun(
@@ -445,6 +473,7 @@ def _result(
         }
 
     return {
+        "broker": args.broker,
         "followers": args.followers,
         "events": len(event_ids),
         "events_counted": events,

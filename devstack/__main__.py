@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from devstack.home import DEFAULT_DATA_DIR, MEMORY
 
 if TYPE_CHECKING:
+    from devstack.fakes import FakeBrokers
     from devstack.stack import LocalStack
 
 
@@ -78,6 +79,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help=f"home mode: keep every table and (encrypted) credential here (default $DATA_DIR or "
         f"./{DEFAULT_DATA_DIR}; {MEMORY} = in memory)",
     )
+    p.add_argument(
+        "--fake-brokers",
+        action="store_true",
+        help="also start the fake ProjectX and Tradovate (REST + user-sync websocket) on fixed local "
+        "ports and print a credentials body for each (make dev FAKES=1)",
+    )
     p.add_argument("--memory", action="store_true", help="keep nothing: everything in memory (tests, demo)")
     p.add_argument("--reset", action="store_true", help="delete the data folder's state first (asks)")
     p.add_argument("--yes", action="store_true", help="with --reset: do not ask")
@@ -113,6 +120,20 @@ def _home_line(stack: LocalStack) -> str:
 
     what = Restored(**restored).line()
     return f"  data: {stack.data_dir} (secrets key: {stack.key_location})\n  restored: {what}"
+
+
+def _announce(stack: LocalStack, fakes: FakeBrokers | None, ready_file: str | None) -> None:
+    """What is running, once it is ready (and the endpoints as JSON in ``ready_file``)."""
+    print(stack.summary(), flush=True)
+    print(_home_line(stack), flush=True)
+    if fakes is not None:
+        print(fakes.summary(), flush=True)
+    if ready_file:
+        tmp = f"{ready_file}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(stack.info(), fh)
+        os.replace(tmp, ready_file)
+    print("Ctrl-C to stop.", flush=True)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -169,20 +190,18 @@ def main(argv: list[str] | None = None) -> int:
         schedule_seconds=args.schedule_seconds,
         data_dir=data_dir,
     )
+    from devstack.fakes import FakeBrokers
+
+    fakes = FakeBrokers(host=args.host) if args.fake_brokers else None
     try:
         try:
+            if fakes is not None:
+                fakes.start()
             stack.start()
-        except StackError as exc:
+        except (StackError, OSError) as exc:
             print(f"devstack: {exc}", file=sys.stderr, flush=True)
             return 1
-        print(stack.summary(), flush=True)
-        print(_home_line(stack), flush=True)
-        if args.ready_file:
-            tmp = f"{args.ready_file}.tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(stack.info(), fh)
-            os.replace(tmp, args.ready_file)
-        print("Ctrl-C to stop.", flush=True)
+        _announce(stack, fakes, args.ready_file)
         threading.Event().wait()  # until a signal raises KeyboardInterrupt
     except KeyboardInterrupt:
         pass
@@ -190,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
+        if fakes is not None:
+            fakes.stop()
         if stack.ready_seconds is not None:
             print(
                 "devstack stopped"

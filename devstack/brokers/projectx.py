@@ -600,6 +600,7 @@ class HubEvent:
 class _Fault:
     kind: FaultKind
     delay: float
+    retry_after: float | None = None
 
 
 @dataclass
@@ -1212,11 +1213,21 @@ class FakeProjectX:
                     self._run_triggers(contract_id, events)
         self._dispatch(events)
 
-    def fail_next(self, path: str, kind: FaultKind, *, count: int = 1, delay: float | None = None) -> None:
+    def fail_next(
+        self,
+        path: str,
+        kind: FaultKind,
+        *,
+        count: int = 1,
+        delay: float | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         """The next ``count`` requests to ``path`` (case-insensitive) fail as ``kind``:
         ``http500`` / ``rate_limit`` answer 500 / 429 without applying; ``timeout`` sleeps ``delay``
         (default ``timeout_delay``) seconds, then applies; ``drop_after_apply`` applies and closes
-        the connection without a reply."""
+        the connection without a reply. ``retry_after`` adds a ``Retry-After`` header (seconds)
+        to a 500 / 429: ProjectX does not document one (its own 429 has none), a proxy in front
+        of it may send one, and the adapter honours it when present."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
         key = path.lower().rstrip("/")
@@ -1224,7 +1235,8 @@ class FakeProjectX:
             raise ValueError(f"no such endpoint: {path}")
         with self._lock:
             for _ in range(count):
-                self._faults[key].append(_Fault(kind, self.timeout_delay if delay is None else delay))
+                delay_s = self.timeout_delay if delay is None else delay
+                self._faults[key].append(_Fault(kind, delay_s, retry_after))
 
     def expire_tokens(self) -> None:
         """Every token issued so far is expired (401; ``validate`` answers errorCode 3)."""
@@ -1270,10 +1282,9 @@ class FakeProjectX:
         with self._lock:
             self.request_count += 1
             fault = self._faults[path].popleft() if self._faults.get(path) else None
-            if fault is not None and fault.kind == "http500":
-                return _Reply(500)
-            if fault is not None and fault.kind == "rate_limit":
-                return _Reply(429)
+            if fault is not None and fault.kind in ("http500", "rate_limit"):
+                wait = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+                return _Reply(500 if fault.kind == "http500" else 429, headers=wait)
             if not self._allow(token or f"ip:{client}"):
                 return _Reply(429)
         if fault is not None and fault.kind == "timeout":

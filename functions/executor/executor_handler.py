@@ -18,4 +18,7 @@ executor_services()  # at init: a missing or invalid variable fails the cold sta
 def handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
     # On the first failure the rest of the batch fails too, so a later event never overtakes an
     # earlier one on this follower. A fully failed batch is reported item by item, like a partial one.
-    return process_fifo_batch(event, copy_record)
+    def remaining_s() -> float:  # a short wait a broker asks for is slept inline only within it
+        return context.get_remaining_time_in_millis() / 1000
+
+    return process_fifo_batch(event, lambda record: copy_record(record, remaining_s))

@@ -458,3 +458,89 @@ def test_shared_tradovate_tokens_never_reach_answers_logs_metrics_or_tables_unse
         for form in (value, base64.b64encode(value.encode()).decode()):
             at = everything.find(form)
             assert at < 0, everything[max(0, at - 600) : at + 100]
+
+
+def test_projectx_and_tradovate_secrets_never_leave_secrets_manager_on_copies_through_the_fakes(
+    pipeline: Any,
+    pipeline_env: Any,
+    all_logs: LogCapture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """ProjectX's ``api_key`` and Tradovate's ``password`` / ``sec``, each holding a unique marker:
+    credentials PUT and GET, the connection check, copies placed through both fakes, a refused
+    login with a wrong secret, at DEBUG — the marker is in no answer, log line (the copier's JSON,
+    botocore's and urllib3's dumps), metric (EMF on stdout), nor any item of either table."""
+    from devstack.brokers.projectx import FakeProjectX
+    from devstack.brokers.tradovate import FakeTradovate
+    from tradecopier.brokers.registry import clear_cache
+
+    api_key, password, sec = (f"{kind}-{SECRET_VALUE}" for kind in ("key", "pw", "sec"))
+    clear_cache()
+    px, tv = FakeProjectX(), FakeTradovate()
+    px.add_user("px-user", api_key)
+    px_account = px.add_account("px-user", "PRAC-V2-SECRETS-1", auto_oco=True)
+    tv_user = tv.add_user("tv-user", password, app_id="copier", cid=8, sec=sec)
+    tv.add_account(tv_user, "DEMO-SECRETS-1")
+    px_url, tv_url = px.start(), tv.start()
+    try:
+        tv_symbol = str(tv.contract("NQ")["name"])
+        tv.set_market_price(tv_symbol, 21450.25)
+        bodies = {
+            "PX-S": {
+                "broker": "projectx",
+                "api_url": px_url,
+                "username": "px-user",
+                "api_key": api_key,
+                "broker_account": str(px.account(px_account)["name"]),
+            },
+            "TV-S": {
+                "broker": "tradovate",
+                "api_url": tv_url,
+                "username": "tv-user",
+                "password": password,
+                "app_id": "copier",
+                "cid": 8,
+                "sec": sec,
+                "broker_account": "DEMO-SECRETS-1",
+            },
+            "TV-BAD": {  # a refused login: the wrong secret is not echoed either
+                "broker": "tradovate",
+                "api_url": tv_url,
+                "username": "tv-user",
+                "password": f"wrong-{SECRET_VALUE}",
+                "app_id": "copier",
+                "cid": 8,
+                "sec": sec,
+                "broker_account": "DEMO-SECRETS-1",
+            },
+        }
+        answers: list[Any] = []
+        for account_id, body in bodies.items():
+            answers.append(pipeline.call("PUT", f"/accounts/{account_id}/credentials", body).body)
+            answers.append(pipeline.call("GET", f"/accounts/{account_id}/credentials").body)
+            answers.append(pipeline.call("GET", f"/accounts/{account_id}/connection").body)
+        assert [a["status"] for a in answers[2::3]] == ["connected", "connected", "auth_failed"], answers
+        group_id, token = pipeline.create_group()
+        for account_id, broker in (("PX-S", "projectx"), ("TV-S", "tradovate")):
+            pipeline.add_follower(group_id, account_id, broker=broker)
+        pipeline.send(group_id, token, **market("E-s1", symbol=tv_symbol))  # NQ front month at both
+        pipeline.deliver()
+        copies = pipeline.copies(group_id, "E-s1")
+        assert {a: c["status"] for a, c in copies.items()} == {"PX-S": "placed", "TV-S": "placed"}, copies
+        answers += [copies, pipeline.call("GET", f"/groups/{group_id}").body]
+        answers += [pipeline.call("GET", f"/accounts/{a}/orders").body for a in ("PX-S", "TV-S")]
+    finally:
+        px.stop()
+        tv.stop()
+        clear_cache()
+    captured = capfd.readouterr()
+    assert "CopiesPlaced" in captured.out  # the metrics were flushed where this test reads
+    assert "POST /api/Auth/loginKey" in all_logs.text() or "loginKey" in all_logs.text()
+    client = boto3.client("dynamodb")
+    tables = json.dumps(
+        scan_all(client, pipeline_env.copier) + scan_all(client, pipeline_env.paper), default=str
+    )
+    everything = "\n".join([json.dumps(answers), all_logs.text(), captured.out, captured.err, tables])
+    at = everything.find(SECRET_VALUE)
+    assert at < 0, everything[max(0, at - 600) : at + 100]
+    assert "PRAC-V2-SECRETS-1" in everything and "DEMO-SECRETS-1" in everything  # metadata is shown

@@ -40,7 +40,12 @@ class BrokerRejected(BrokerError):
 
 
 class BrokerUnreachable(BrokerError):
-    """The broker could not be reached or timed out: the outcome is unknown. Retry safely."""
+    """The broker could not be reached or timed out: the outcome is unknown. Retry safely.
+
+    ``retry_after``: the seconds the broker asked us to wait (a 429's ``Retry-After``, Tradovate's
+    ``p-time``), else None; the executor honours it (``logic/executor.py``)."""
+
+    retry_after: float | None = None
 
 
 class BrokerAccessDenied(BrokerError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tradecopier.brokers.base import BrokerAccount
 from tradecopier.brokers.registry import open_broker
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.events import AcceptedEvent
-from tradecopier.logic.executor import CopyRetry, Delivery, copy_event, give_up
+from tradecopier.logic.executor import CopyDeferred, CopyRetry, Delivery, copy_event, give_up, no_deadline
 from tradecopier.logic.risk import starting_balance
 from tradecopier.logic.services import Services, executor_services
 from tradecopier.logic.sqs_batch import SqsRecord
@@ -28,8 +30,10 @@ def _queue_owner(services: Services[ExecutorSettings], queue_arn: str) -> tuple[
     return owner
 
 
-def copy_record(record: SqsRecord) -> None:
-    """Copies one delivered event. Raising makes SQS deliver it (and the rest of the batch) again."""
+def copy_record(record: SqsRecord, remaining_s: Callable[[], float] = no_deadline) -> None:
+    """Copies one delivered event. Raising makes SQS deliver it (and the rest of the batch) again;
+    when the broker asked for a longer wait, no earlier than it asked. ``remaining_s``: the seconds
+    left in the invocation (the executor sleeps a short broker wait inline only within them)."""
     services = executor_services()
     accepted = AcceptedEvent.model_validate_json(record.body)
     logger.set_correlation_id(accepted.event.event_id)
@@ -47,6 +51,7 @@ def copy_record(record: SqsRecord) -> None:
         accepted=accepted,
         attempt=record.approximate_receive_count,
         max_attempts=services.settings.follower_max_receive_count,
+        remaining_s=remaining_s,
     )
 
     def broker_for(follower: Follower) -> BrokerAccount:
@@ -59,6 +64,11 @@ def copy_record(record: SqsRecord) -> None:
 
     try:
         copy_event(delivery, store=services.store, open_broker=broker_for, clock=services.clock)
+    except CopyDeferred as deferred:
+        from tradecopier.fanout.redelivery import come_back_after
+
+        come_back_after(record.event_source_arn, record.receipt_handle, deferred.retry_after)
+        raise
     except CopyRetry:
         raise
     except Exception as error:

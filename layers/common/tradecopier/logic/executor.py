@@ -9,8 +9,9 @@ that followed the broker's acceptance finds the first order instead of placing a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from tradecopier.brokers.base import (
@@ -63,6 +64,29 @@ class CopyRetry(Exception):
     """The copy could not be done now; SQS delivers the message again after its visibility timeout."""
 
 
+class CopyDeferred(CopyRetry):
+    """The broker asked for a wait longer than the executor spends inline: the message must come
+    back no earlier than ``retry_after`` seconds from now (``deliveries`` makes it invisible that long)."""
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+# --- the wait a broker asks for (a 429's Retry-After, Tradovate's p-time) -----------------------
+# A short one is slept once inside the invocation and the copy tried again (same inputs, same
+# client order ids: the adapters look an order up before placing it again); a longer one, or one
+# the invocation has no time left for, defers the message (``CopyDeferred``).
+INLINE_WAIT_MAX_S = 2.0
+# What must be left of the invocation after the inline wait: one more broker exchange (read timeout
+# 5 s) and the record. A batch that runs short defers instead.
+INLINE_WAIT_RESERVE_S = 6.0
+
+
+def no_deadline() -> float:
+    return float("inf")
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One SQS delivery of an accepted event to one follower's queue."""
@@ -72,10 +96,16 @@ class Delivery:
     accepted: AcceptedEvent
     attempt: int
     max_attempts: int
+    # Seconds left in the invocation (the Lambda context's); unknown: no limit.
+    remaining_s: Callable[[], float] = field(default=no_deadline, compare=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
     @property
     def is_last_attempt(self) -> bool:
         return self.attempt >= self.max_attempts
+
+    def may_wait_inline(self, seconds: float) -> bool:
+        return 0 <= seconds <= INLINE_WAIT_MAX_S and self.remaining_s() - seconds >= INLINE_WAIT_RESERVE_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,14 +156,16 @@ def copy_event(
 
     follower = inputs.follower
     try:
-        outcome = _decide_and_act(delivery, inputs, open_broker, clock)
+        outcome = _act_honouring_wait(delivery, inputs, open_broker, clock)
         if outcome.new_links:
             store.put_links(list(outcome.new_links), clock())
     except BrokerAccessDenied as denied:
         _alert_if_lost(store, delivery, follower, denied_status(denied), denied.reason, clock)
         return lock_out(denied, delivery, store, clock, real_broker=_is_real(follower))
     except Exception as error:
-        if isinstance(error, BrokerUnreachable) and not delivery.is_last_attempt:
+        busy = isinstance(error, BrokerUnreachable) and error.retry_after is not None
+        if isinstance(error, BrokerUnreachable) and not busy and not delivery.is_last_attempt:
+            # A broker asking for a wait answered: it is not down, the board need not say so.
             note_connection(store, delivery, follower, "unreachable", error.reason, clock)
         return _handle_failure(error, delivery, store, clock, real_broker=_is_real(follower))
     if _broker_answered(outcome):
@@ -242,6 +274,22 @@ def _recheck_sync(
         recheck_after_copy(store, delivery.accepted, follower, outcome.position_after, clock())
     except Exception:  # the copy is done and recorded; its sync note is not worth failing it
         logger.exception("sync re-check after the copy failed")
+
+
+def _act_honouring_wait(
+    delivery: Delivery, inputs: CopyInputs, open_broker: BrokerOpener, clock: Clock
+) -> Outcome:
+    """``_decide_and_act``; when the broker asks for a short wait the invocation can afford, the
+    wait is slept once and the copy tried again (a second "wait" goes to SQS like any other)."""
+    try:
+        return _decide_and_act(delivery, inputs, open_broker, clock)
+    except BrokerUnreachable as busy:
+        wait = busy.retry_after
+        if wait is None or not delivery.may_wait_inline(wait):
+            raise
+        logger.info("broker asked to wait; waiting once", extra={"wait_s": wait, "reason": busy.reason})
+        delivery.sleep(wait)
+    return _decide_and_act(delivery, inputs, open_broker, clock)
 
 
 def _decide_and_act(
@@ -484,6 +532,9 @@ def _handle_failure(
                 updated_at=clock(),
             ),
         )
+        wait = error.retry_after if isinstance(error, BrokerUnreachable) else None
+        if wait is not None and wait > 0:
+            raise CopyDeferred(reason, wait) from error
         raise CopyRetry(reason) from error
     return give_up(error, delivery, store, clock, real_broker=real_broker)
 

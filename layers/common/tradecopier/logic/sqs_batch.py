@@ -44,6 +44,10 @@ class SqsRecord:
         return str(self._raw["body"])
 
     @property
+    def receipt_handle(self) -> str:
+        return str(self._raw["receiptHandle"])
+
+    @property
     def event_source_arn(self) -> str:
         return str(self._raw["eventSourceARN"])
 
