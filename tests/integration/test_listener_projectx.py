@@ -72,7 +72,7 @@ class World(ListenerWorld):
     platform: Platform = field(kw_only=True)
 
     def streams_ready(self) -> bool:
-        return self.hub.subscribed_sockets() == 1
+        return self.hub.subscribed_sockets() == 1 and health.connected_count() == (1, 0)  # snapshot taken
 
 
 @pytest.fixture
