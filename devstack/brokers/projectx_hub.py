@@ -49,9 +49,10 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.sync.server import Server, ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from devstack.brokers.projectx import FakeProjectX, HubEvent
+from devstack.brokers.wsfake import WsFake
 
 RS = "\x1e"
 NO_METHOD = "HubException: Method does not exist."
@@ -96,7 +97,11 @@ class _Socket:
         return event.account_id in self.subscribed.get(event.target, set()) and event.account_id in owned
 
 
-class FakeProjectXHub:
+class FakeProjectXHub(WsFake):
+    path = HUB_PATH
+    scheme = "http"
+    thread_name = "fake-projectx-hub"
+
     def __init__(
         self,
         fake: FakeProjectX,
@@ -109,70 +114,18 @@ class FakeProjectXHub:
         self.ping_s = ping_s
         self.client_timeout_s = client_timeout_s
         self.handshake_timeout_s = handshake_timeout_s
-        self._lock = threading.Lock()
+        super().__init__()
         self._sockets: list[_Socket] = []
         self._negotiated: dict[str, str] = {}  # connectionToken → username
         self._used: set[str] = set()
-        self._silent = threading.Event()
-        self._close_next_handshake = 0
-        self.connections = 0
         self.negotiations = 0
         self.invocations: list[str] = []
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
         fake.add_listener(self._on_event)
-
-    # --- server ---------------------------------------------------------------------------------
-    def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
-        self._server = serve(
-            self._serve,
-            host,
-            port,
-            process_request=self._process_request,
-            ping_interval=None,
-            compression=None,
-            max_size=None,
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-projectx-hub", daemon=True
-        )
-        self._thread.start()
-        return self.url
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("not started")
-        host, port = self._server.socket.getsockname()[:2]
-        return f"http://{host}:{port}{HUB_PATH}"
-
-    def stop(self) -> None:
-        self.drop()
-        if self._server is not None:
-            self._server.shutdown()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    # --- fault knobs ----------------------------------------------------------------------------
-    def drop(self) -> None:
-        for sock in self._all():
-            sock.conn.close_socket()
 
     def close_all(self, error: str = "Server restart", allow_reconnect: bool = True) -> None:
         for sock in self._all():
             sock.outbox.put(record({"type": 7, "error": error, "allowReconnect": allow_reconnect}))
             sock.outbox.put("\0close")
-
-    def go_silent(self) -> None:
-        self._silent.set()
-
-    def speak(self) -> None:
-        self._silent.clear()
-
-    def close_next_handshake(self, times: int = 1) -> None:
-        with self._lock:
-            self._close_next_handshake += times
 
     def inject(self, text: str) -> None:
         for sock in self._subscribed():
@@ -243,9 +196,7 @@ class FakeProjectXHub:
         sock = _Socket(conn, username)
         with self._lock:
             self._sockets.append(sock)
-            self.connections += 1
-            close_early = self._close_next_handshake > 0
-            self._close_next_handshake -= int(close_early)
+            close_early = self._count_connection()
         try:
             if self._handshake(sock, close_early):
                 threading.Thread(target=self._send_loop, args=(sock,), daemon=True).start()

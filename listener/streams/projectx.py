@@ -42,7 +42,7 @@ from listener import health
 from listener.handover import Handover
 from listener.ours import is_copier_order
 from listener.streams.projectx_entities import TARGETS, HubCache, MalformedEntity, leader_view
-from listener.streams.session import Reconnect, ReconnectingStream, Timings, Watchdog
+from listener.streams.session import Reconnect, ReconnectingStream, Timings
 from tradecopier.brokers import http as transport
 from tradecopier.brokers.projectx import parsing
 from tradecopier.brokers.projectx.broker import ProjectXBroker
@@ -149,30 +149,13 @@ class ProjectXStream(ReconnectingStream):
 
     def _messages(self, ws: ClientConnection, stop: threading.Event) -> Iterator[Any]:
         """Records as they come; pings sent, the watchdog and the token keep-alive run between."""
-        watchdog = Watchdog(max(self.timings.silence_s, SERVER_TIMEOUT_S), self.monotonic)
-        last_tx = last_keepalive = self.monotonic()
-        while not stop.is_set():
-            now = self.monotonic()
-            if now - last_tx >= PING_S:
-                ws.send(record({"type": 6}))
-                last_tx = now
-            if now - last_keepalive >= self.timings.keepalive_s:
-                self.broker.http.tokens.get()  # renews ahead of expiry (Auth/validate)
-                last_keepalive = now
-            watchdog.check()
-            try:
-                raw = ws.recv(timeout=0.25)
-            except TimeoutError:
-                continue
-            watchdog.heard()
-            if not isinstance(raw, str):
-                health.rejected(self.group_id, "binary_frame", f"{len(raw)} bytes")
-                continue
+        silence_s = max(self.timings.silence_s, SERVER_TIMEOUT_S)
+        ping = (record({"type": 6}), PING_S)
+        for raw in self.texts(ws, stop, ping, silence_s, self.broker.http.tokens.get):
             messages, bad = split_records(raw)
             for _ in range(bad):
                 health.rejected(self.group_id, "malformed_frame", raw[:120])
             yield from messages
-            watchdog.heard()  # the watchdog times the broker's silence, not our own work
 
     def _await_handshake(self, messages: Iterator[Any]) -> None:
         deadline = self.monotonic() + self.timings.open_timeout_s

@@ -24,12 +24,12 @@ Mapping choices (the notes leave them open):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
+from listener.streams.stamps import when
 from listener.translate import FillState, LeaderView, OrderState, Phase
 from tradecopier.brokers.projectx import parsing
 from tradecopier.brokers.projectx.enums import DOMAIN_ORDER_TYPE, NOT_TAKEN, ORDER_STATUS, SIDE
@@ -48,16 +48,6 @@ PHASE = {
 
 class MalformedEntity(ValueError):
     """A hub payload or REST row the listener cannot read (logged and counted, never fatal)."""
-
-
-def when(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def micros(text: Any) -> int | None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from websockets.exceptions import WebSocketException
+from websockets.sync.client import ClientConnection
 
 from listener import health
 from listener.backoff import Backoff
@@ -86,6 +87,38 @@ class ReconnectingStream:
             self._safe_state("reconnecting", why)
             stop.wait(backoff.next())
         self._safe_state("down", "listener stopped")
+
+    def texts(
+        self,
+        ws: ClientConnection,
+        stop: threading.Event,
+        heartbeat: tuple[str, float],
+        silence_s: float,
+        keepalive: Callable[[], object],
+    ) -> Iterator[str]:
+        """Text frames as they come; between them our heartbeat (text, every s) is sent, the token
+        kept alive (``keepalive`` every ``timings.keepalive_s``) and the broker's silence watched."""
+        watchdog = Watchdog(silence_s, self.monotonic)
+        last_tx = last_keepalive = self.monotonic()
+        while not stop.is_set():
+            now = self.monotonic()
+            if now - last_tx >= heartbeat[1]:
+                ws.send(heartbeat[0])
+                last_tx = now
+            if now - last_keepalive >= self.timings.keepalive_s:
+                keepalive()  # renews ahead of expiry; the socket stays authorised
+                last_keepalive = now
+            watchdog.check()
+            try:
+                raw = ws.recv(timeout=0.25)
+            except TimeoutError:
+                continue
+            watchdog.heard()
+            if not isinstance(raw, str):
+                health.rejected(self.group_id, "binary_frame", f"{len(raw)} bytes")
+                continue
+            yield raw
+            watchdog.heard()  # the watchdog times the broker's silence, not our own work
 
     def _safe_state(self, state: str, reason: str | None) -> None:
         try:

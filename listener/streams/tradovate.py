@@ -34,7 +34,7 @@ from websockets.sync.client import ClientConnection, connect
 from listener import health
 from listener.handover import Handover
 from listener.ours import is_copier_order
-from listener.streams.session import Reconnect, ReconnectingStream, Timings, Watchdog
+from listener.streams.session import Reconnect, ReconnectingStream, Timings
 from listener.streams.tradovate_entities import EntityCache, MalformedEntity, leader_view
 from tradecopier.brokers.tradovate.broker import TradovateBroker
 
@@ -113,32 +113,14 @@ class TradovateStream(ReconnectingStream):
 
     def _frames(self, ws: ClientConnection, stop: threading.Event) -> Iterator[tuple[str, Any]]:
         """Frames as they come; heartbeats sent, the watchdog and the token keep-alive run between."""
-        watchdog = Watchdog(self.timings.silence_s, self.monotonic)
-        last_tx = last_keepalive = self.monotonic()
-        while not stop.is_set():
-            now = self.monotonic()
-            if now - last_tx >= HEARTBEAT_S:
-                ws.send("[]")
-                last_tx = now
-            if now - last_keepalive >= self.timings.keepalive_s:
-                self.broker.http.tokens.get()  # renews ahead of expiry; the socket stays authorised
-                last_keepalive = now
-            watchdog.check()
-            try:
-                raw = ws.recv(timeout=0.25)
-            except TimeoutError:
-                continue
-            watchdog.heard()
-            if not isinstance(raw, str):
-                health.rejected(self.group_id, "binary_frame", f"{len(raw)} bytes")
-                continue
+        heartbeat = ("[]", HEARTBEAT_S)
+        for raw in self.texts(ws, stop, heartbeat, self.timings.silence_s, self.broker.http.tokens.get):
             try:
                 frame = parse_frame(raw)
             except MalformedFrame as error:
                 health.rejected(self.group_id, "malformed_frame", str(error))
                 continue
             yield frame
-            watchdog.heard()  # the watchdog times the broker's silence, not our own work
 
     def _expect_open(self, frames: Iterator[tuple[str, Any]]) -> None:
         for kind, body in frames:
