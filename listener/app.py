@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from listener.handover import Handover, Leader
 from listener.settings import ListenerSettings
 from listener.sink import IngestSink
+from listener.streams.projectx import PREFIX as PROJECTX_PREFIX
+from listener.streams.projectx import ProjectXStream
+from listener.streams.session import Timings
 from listener.streams.tradovate import PREFIX as TRADOVATE_PREFIX
-from listener.streams.tradovate import Timings, TradovateStream
+from listener.streams.tradovate import TradovateStream
 from listener.supervisor import Stream, Supervisor
 from tradecopier.brokers.base import BrokerRejected
 from tradecopier.brokers.credentials import broker_credentials
+from tradecopier.brokers.projectx.broker import ProjectXBroker
+from tradecopier.brokers.projectx.config import ProjectXConfig
 from tradecopier.brokers.tradovate.broker import TradovateBroker
 from tradecopier.brokers.tradovate.config import TradovateConfig
 from tradecopier.clock import Clock, utc_now
@@ -39,9 +44,13 @@ class ListenerApp:
         return Timings(silence_s=self.settings.listener_silence_seconds)
 
     def open_stream(self, leader: Leader) -> Stream:
-        if leader.broker != "tradovate":
-            raise BrokerRejected(f"no leader stream for {leader.broker} yet (account {leader.account_id})")
+        if leader.broker not in ("tradovate", "projectx"):
+            raise BrokerRejected(f"no leader stream for {leader.broker} (account {leader.account_id})")
         credentials = broker_credentials(leader.account_id, self.settings)
+        if leader.broker == "projectx":
+            px = ProjectXBroker(leader.account_id, ProjectXConfig.from_credentials(credentials))
+            px_handover = Handover(leader, PROJECTX_PREFIX, self.sink, self.states, clock=self.clock)
+            return ProjectXStream(px_handover, px, self.timings())
         broker = TradovateBroker(leader.account_id, TradovateConfig.from_credentials(credentials))
         handover = Handover(leader, TRADOVATE_PREFIX, self.sink, self.states, clock=self.clock)
         return TradovateStream(handover, broker, self.timings())

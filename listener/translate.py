@@ -7,7 +7,9 @@ says what happened. One function for both paths is what makes "on reconnect emit
 the same code as "emit what just happened", and the persisted ``last_seen`` view is what makes a
 restart miss nothing and repeat nothing.
 
-Event ids come from the broker's own ids (``{prefix}-{order id}-placed``, ``…-m{version id}``,
+Events are ordered by broker ids — or, where a broker's order, version and fill ids are separate
+sequences (ProjectX), by the ``seq`` its parser sets from the broker's timestamps. Event ids come
+from the broker's own ids (``{prefix}-{order id}-placed``, ``…-m{version id}``,
 ``…-f{fill id}``, ``…-cancelled``, ``{prefix}-flat-{symbol}-{last fill id}``): the same broker fact
 always yields the same id, so a replay or an overlap of stream and snapshot is a ``duplicate`` at
 ingest, never a second copy.
@@ -71,6 +73,11 @@ class FillState(_Model):
     qty: int
     price: Decimal
     at: datetime | None = None
+    seq: int | None = None  # its place in the broker's timeline when ids of kinds differ (else fill_id)
+
+    @property
+    def key(self) -> int:
+        return self.fill_id if self.seq is None else self.seq
 
 
 class OrderState(_Model):
@@ -88,6 +95,11 @@ class OrderState(_Model):
     leg: Leg | None = None
     at: datetime | None = None
     fills: tuple[FillState, ...] = ()
+    seq: int | None = None  # see FillState.seq (ProjectX: creation time; else order_id)
+
+    @property
+    def key(self) -> int:
+        return self.order_id if self.seq is None else self.seq
 
     @property
     def terms(self) -> tuple[int, Decimal | None, Decimal | None]:
@@ -148,7 +160,8 @@ def diff(old: LeaderView | None, new: LeaderView, prefix: str) -> DiffResult:
 
 def _order_steps(old: LeaderView, new: LeaderView, order: OrderState, result: DiffResult) -> list[_Step]:
     before = old.orders.get(order.order_id)
-    was_taken = before is not None and before.phase is not Phase.PENDING
+    # taken once the broker showed it working or filled — or a fill of it came first (out of order)
+    was_taken = before is not None and (before.phase is not Phase.PENDING or bool(before.fills))
     is_taken = order.phase in TAKEN or bool(order.fills)
     steps: list[_Step] = []
     if order.parent_id is not None:
@@ -160,7 +173,7 @@ def _order_steps(old: LeaderView, new: LeaderView, order: OrderState, result: Di
     else:
         placed = was_taken
         if not was_taken and is_taken:
-            steps.append(_Step((order.order_id, 0), "placed", order))
+            steps.append(_Step((order.key, 0), "placed", order))
             placed = True
     if not placed:
         return steps
@@ -172,10 +185,10 @@ def _order_steps(old: LeaderView, new: LeaderView, order: OrderState, result: Di
     ):
         steps.append(_Step((order.version_id, 1), "modified", order))
     seen = {fill.fill_id for fill in before.fills} if before is not None else set()
-    steps.extend(_Step((f.fill_id, 2), "filled", order, f) for f in order.fills if f.fill_id not in seen)
+    steps.extend(_Step((f.key, 2), "filled", order, f) for f in order.fills if f.fill_id not in seen)
     ended_now = order.phase in ENDED and (before is None or before.phase not in ENDED)
     if ended_now and (was_taken or is_taken) and not _cancelled_by_broker(new, order):
-        steps.append(_Step((max(order.version_id, order.order_id), 3), "cancelled", order))
+        steps.append(_Step((max(order.version_id, order.key), 3), "cancelled", order))
     return steps
 
 

@@ -100,7 +100,7 @@ Section 6 of the notes ("What a fake server must reproduce"), item by item:
   non-simulated account -> ``6`` "Live accounts not supported", on a follower account -> ``6``
   "Follower accounts cannot cancel orders" (both switchable: ``restrict_cancel=False``).
   InsufficientFunds, AccountRejected and prop-firm risk rules are not modelled.
-- Hub — NOT HERE (a later task). The state is ready for it: every state change appends a
+- Hub — in ``devstack/brokers/projectx_hub.py`` (``FakeProjectXHub``). Every state change appends a
   :class:`HubEvent` (``target`` = GatewayUserOrder / GatewayUserTrade / GatewayUserPosition /
   GatewayUserAccount, ``account_id``, ``action``, ``data`` = the REST model with nulls kept; a hub
   wraps it as ``{"action", "data"}`` and omits nulls, notes §4.3) to ``events`` and calls every
@@ -1249,6 +1249,19 @@ class FakeProjectX:
         """Call ``listener`` with every future :class:`HubEvent`; returns a function that removes it."""
         self.listeners.append(listener)
         return lambda: self.listeners.remove(listener)
+
+    # ------------------------------------------------------------------------------- the hub's view
+    def user_of_token(self, token: str | None) -> str | None:
+        """The username a live (unexpired, unrevoked) token belongs to, else None (the user hub's check)."""
+        with self._lock:
+            session = self._sessions.get(token) if token else None
+            if session is None or session.revoked or not self._live(session):
+                return None
+            return session.user.username
+
+    def account_ids(self, username: str) -> set[int]:
+        with self._lock:
+            return {a.id for a in self._accounts.values() if a.username == username}
 
     # ------------------------------------------------------------------------ inspection (tests)
     def orders(self, account_id: int) -> list[dict[str, Any]]:

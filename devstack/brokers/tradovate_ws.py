@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import Server, ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from devstack.brokers.tradovate import FakeTradovate, PropsEvent
+from devstack.brokers.wsfake import WsFake
 
 Json = dict[str, Any]
 
@@ -52,7 +53,10 @@ class _Socket:
     last_client_heartbeat: float = field(default_factory=time.monotonic)
 
 
-class FakeTradovateSocket:
+class FakeTradovateSocket(WsFake):
+    path = "/v1/websocket"
+    thread_name = "fake-tradovate-ws"
+
     def __init__(
         self,
         fake: FakeTradovate,
@@ -65,57 +69,14 @@ class FakeTradovateSocket:
         self.heartbeat_s = heartbeat_s
         self.client_timeout_s = client_timeout_s
         self.authorize_timeout_s = authorize_timeout_s
+        super().__init__()
         self._sockets: list[_Socket] = []
-        self._lock = threading.Lock()
-        self._silent = threading.Event()
-        self._close_next_handshake = 0
-        self.connections = 0
         self.requests: list[str] = []
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
         fake.add_listener(self._on_event)
 
-    # --- server ---------------------------------------------------------------------------------
-    def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
-        self._server = serve(self._serve, host, port, ping_interval=None, compression=None, max_size=None)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-tradovate-ws", daemon=True
-        )
-        self._thread.start()
-        return self.url
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("not started")
-        host, port = self._server.socket.getsockname()[:2]
-        return f"ws://{host}:{port}/v1/websocket"
-
-    def stop(self) -> None:
-        self.drop()
-        if self._server is not None:
-            self._server.shutdown()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    # --- fault knobs ----------------------------------------------------------------------------
-    def drop(self) -> None:
-        """Every open socket is cut (TCP closed, no close frame)."""
+    def _all(self) -> list[_Socket]:
         with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            sock.conn.close_socket()
-
-    def go_silent(self) -> None:
-        self._silent.set()
-
-    def speak(self) -> None:
-        self._silent.clear()
-
-    def close_next_handshake(self, times: int = 1) -> None:
-        with self._lock:
-            self._close_next_handshake += times
+            return list(self._sockets)
 
     def inject(self, frame: str) -> None:
         for sock in self._synced():
@@ -145,9 +106,7 @@ class FakeTradovateSocket:
         sock = _Socket(conn)
         with self._lock:
             self._sockets.append(sock)
-            self.connections += 1
-            close_early = self._close_next_handshake > 0
-            self._close_next_handshake -= int(close_early)
+            close_early = self._count_connection()
         sender = threading.Thread(target=self._send_loop, args=(sock,), daemon=True)
         try:
             conn.send("o")

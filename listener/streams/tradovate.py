@@ -29,25 +29,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from listener import health
-from listener.backoff import Backoff
 from listener.handover import Handover
 from listener.ours import is_copier_order
+from listener.streams.session import Reconnect, ReconnectingStream, Timings
 from listener.streams.tradovate_entities import EntityCache, MalformedEntity, leader_view
-from tradecopier.brokers.base import BrokerError
 from tradecopier.brokers.tradovate.broker import TradovateBroker
-from tradecopier.observability import logger
 
 PREFIX = "tv"
 HEARTBEAT_S = 2.5  # §5.1
 REST_LISTS = ("order", "orderVersion", "fill", "position", "orderStrategyLink")
-
-
-class Reconnect(Exception):
-    """End this session and open a new one (after a backoff)."""
 
 
 class MalformedFrame(ValueError):
@@ -76,17 +69,7 @@ def request(endpoint: str, request_id: int, body: Any = None, query: str = "") -
 
 
 @dataclass
-class Timings:
-    silence_s: float = 10.0  # watchdog: server heartbeats come every 2.5 s while idle
-    open_timeout_s: float = 10.0
-    keepalive_s: float = 60.0
-    backoff_base_s: float = 1.0
-    backoff_cap_s: float = 60.0
-    healthy_after_s: float = 30.0
-
-
-@dataclass
-class TradovateStream:
+class TradovateStream(ReconnectingStream):
     handover: Handover
     broker: TradovateBroker
     timings: Timings = field(default_factory=Timings)
@@ -95,41 +78,6 @@ class TradovateStream:
     symbols: dict[int, str] = field(default_factory=dict)
     sessions: int = 0
     unreadable: set[int] = field(default_factory=set)
-
-    @property
-    def group_id(self) -> str:
-        return self.handover.leader.group_id
-
-    # --- the reconnect loop -----------------------------------------------------------------
-
-    def run(self, stop: threading.Event) -> None:
-        backoff = Backoff(self.timings.backoff_base_s, self.timings.backoff_cap_s)
-        while not stop.is_set():
-            started = self.monotonic()
-            why = "stopped"
-            try:
-                self.session(stop)
-            except Reconnect as reason:
-                why = str(reason)
-            except (OSError, TimeoutError, WebSocketException, BrokerError) as error:
-                why = f"{type(error).__name__}: {error}"
-            except Exception as error:  # a bug must not end the leader's stream: log, back off, retry
-                logger.exception("listener: session failed", extra={"group_id": self.group_id})
-                why = f"unexpected {type(error).__name__}"
-            if stop.is_set():
-                break
-            if self.monotonic() - started > self.timings.healthy_after_s:
-                backoff.reset()
-            health.reconnected(self.group_id, why)
-            self._safe_state("reconnecting", why)
-            stop.wait(backoff.next())
-        self._safe_state("down", "listener stopped")
-
-    def _safe_state(self, state: str, reason: str | None) -> None:
-        try:
-            self.handover.stream(state, reason)
-        except Exception:  # the table being unreachable must not end the loop
-            logger.exception("listener: stream state not stored", extra={"group_id": self.group_id})
 
     # --- one session ------------------------------------------------------------------------
 
@@ -165,32 +113,14 @@ class TradovateStream:
 
     def _frames(self, ws: ClientConnection, stop: threading.Event) -> Iterator[tuple[str, Any]]:
         """Frames as they come; heartbeats sent, the watchdog and the token keep-alive run between."""
-        last_rx = last_tx = last_keepalive = self.monotonic()
-        while not stop.is_set():
-            now = self.monotonic()
-            if now - last_tx >= HEARTBEAT_S:
-                ws.send("[]")
-                last_tx = now
-            if now - last_keepalive >= self.timings.keepalive_s:
-                self.broker.http.tokens.get()  # renews ahead of expiry; the socket stays authorised
-                last_keepalive = now
-            if now - last_rx > self.timings.silence_s:
-                raise Reconnect(f"silent for {now - last_rx:.1f} s")
-            try:
-                raw = ws.recv(timeout=0.25)
-            except TimeoutError:
-                continue
-            last_rx = self.monotonic()
-            if not isinstance(raw, str):
-                health.rejected(self.group_id, "binary_frame", f"{len(raw)} bytes")
-                continue
+        heartbeat = ("[]", HEARTBEAT_S)
+        for raw in self.texts(ws, stop, heartbeat, self.timings.silence_s, self.broker.http.tokens.get):
             try:
                 frame = parse_frame(raw)
             except MalformedFrame as error:
                 health.rejected(self.group_id, "malformed_frame", str(error))
                 continue
             yield frame
-            last_rx = self.monotonic()  # the watchdog times the broker's silence, not our own work
 
     def _expect_open(self, frames: Iterator[tuple[str, Any]]) -> None:
         for kind, body in frames:
@@ -298,3 +228,6 @@ class TradovateStream:
             self.unreadable.add(order_id)
             health.rejected(self.group_id, "unreadable_order", f"order {order_id}")
         self.handover.advance(view)
+
+
+__all__ = ["PREFIX", "Reconnect", "Timings", "TradovateStream"]

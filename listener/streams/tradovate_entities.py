@@ -12,10 +12,10 @@ orders, echoed by the broker, CAP) + its ``fill`` rows; ``position.netPos`` per 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from listener.streams.stamps import when
 from listener.translate import FillState, LeaderView, OrderState, Phase
 from tradecopier.brokers.tradovate.enums import DOMAIN_ORDER_TYPE, SIDE
 from tradecopier.brokers.tradovate.parsing import price
@@ -107,16 +107,6 @@ class EntityCache:
         }
 
 
-def _when(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _versions(cache: EntityCache) -> tuple[dict[int, Json], dict[int, Json]]:
     """order id → (its newest version, its first version)."""
     newest: dict[int, Json] = {}
@@ -160,7 +150,7 @@ def _fills(cache: EntityCache) -> dict[int, list[FillState]]:
                 fill_id=int(fill["id"]),
                 qty=int(fill["qty"]),
                 price=fill_price,
-                at=_when(fill.get("timestamp")),
+                at=when(fill.get("timestamp")),
             )
         )
     return out
@@ -233,6 +223,6 @@ def _order_state(
         ours=ours(first[oid].get("text")),
         parent_id=parent,
         leg=leg,
-        at=_when(order.get("timestamp")),
+        at=when(order.get("timestamp")),
         fills=tuple(fills.get(oid, ())),
     )

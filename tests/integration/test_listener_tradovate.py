@@ -6,10 +6,9 @@ follower; modify, cancel, fill, bracket and flatten likewise; and the faults of 
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -21,14 +20,12 @@ from devstack.brokers.tradovate_ws import FakeTradovateSocket
 from listener import health
 from listener.app import ListenerApp
 from listener.settings import ListenerSettings
-from listener.streams.tradovate import Timings
-from listener.supervisor import Supervisor
+from tests.integration.listener_world import FOLLOWER, ListenerWorld, wait_for
 from tests.pipeline import Pipeline
 from tradecopier.brokers.registry import clear_cache
 from tradecopier.brokers.tradovate.contracts import clear_contracts
 
 LEADER = "TV-L"
-FOLLOWER = "EVAL-1"
 LEAD_NAME, OTHER_NAME = "DEMO-LEAD1", "DEMO-OTHER1"
 TRADER = {
     "name": "trader",
@@ -120,68 +117,13 @@ class Platform:
 
 
 @dataclass
-class World:
-    pipeline: Pipeline
-    fake: FakeTradovate
-    socket: FakeTradovateSocket
-    platform: Platform
-    group_id: str
-    app: ListenerApp
-    running: list[tuple[threading.Event, threading.Thread]]
+class World(ListenerWorld):
+    fake: FakeTradovate = field(kw_only=True)
+    socket: FakeTradovateSocket = field(kw_only=True)
+    platform: Platform = field(kw_only=True)
 
-    def start_listener(self, **timings: Any) -> Supervisor:
-        self.app.timings = lambda: Timings(  # type: ignore[method-assign]
-            **{
-                "silence_s": 1.5,
-                "backoff_base_s": 0.1,
-                "backoff_cap_s": 0.5,
-                "healthy_after_s": 5.0,
-                **timings,
-            }
-        )
-        supervisor = self.app.supervisor()
-        supervisor.poll_s = 0.2
-        stop = threading.Event()
-        thread = threading.Thread(target=supervisor.run, args=(stop,), daemon=True)
-        thread.start()
-        self.running.append((stop, thread))
-        wait_for(lambda: self.socket.synced_sockets() == 1, "the listener's socket is synced")
-        return supervisor
-
-    def kill_listener(self) -> None:
-        stop, thread = self.running.pop()
-        stop.set()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
-
-    def copied(self, event_id: str) -> dict[str, Any]:
-        """The follower's copy of ``event_id`` once the listener handed it over and it was delivered."""
-        found: dict[str, Any] = {}
-
-        def done() -> bool:
-            reply = self.pipeline.call("GET", f"/groups/{self.group_id}/events/{event_id}")
-            if reply.status != 200:
-                return False
-            self.pipeline.deliver_once()
-            copies = self.pipeline.copies(self.group_id, event_id)
-            found.update(copies.get(FOLLOWER, {}))
-            return found.get("status") not in (None, "pending")
-
-        wait_for(done, f"{event_id} copied")
-        return found
-
-    def event_ids(self) -> list[str]:
-        reply = self.pipeline.call("GET", f"/groups/{self.group_id}/events?limit=100")
-        return sorted(e["event_id"] for e in reply.body["events"])
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {what}")
+    def streams_ready(self) -> bool:
+        return self.socket.synced_sockets() == 1
 
 
 @pytest.fixture
@@ -219,10 +161,9 @@ def world(pipeline: Pipeline, request: pytest.FixtureRequest) -> Iterator[World]
     group_id = reply.body["group_id"]
     pipeline.add_follower(group_id, FOLLOWER)
     app = ListenerApp.build(ListenerSettings.from_env())
-    world = World(pipeline, fake, socket, Platform(fake, LEAD_NAME), group_id, app, [])
+    world = World(pipeline, group_id, app, fake=fake, socket=socket, platform=Platform(fake, LEAD_NAME))
     yield world
-    while world.running:
-        world.kill_listener()
+    world.kill_all()
     socket.stop()
     fake.stop()
     clear_cache()
@@ -247,7 +188,7 @@ def test_limit_modify_cancel_bracket_and_flatten_are_copied(world: World) -> Non
     limit = platform.order("Buy", 1, "Limit", price=21400.0)
     assert world.copied(f"tv-{limit}-placed")["status"] == "placed"
     platform.modify(limit, 1, 21390.5)
-    modified = [e for e in wait_ids(world, f"tv-{limit}-m")]
+    modified = [e for e in world.wait_ids(f"tv-{limit}-m")]
     assert world.copied(modified[0])["status"] == "placed"
     assert [o["limit_price"] for o in world.pipeline.orders(FOLLOWER) if o["status"] == "working"] == [
         21390.5
@@ -270,11 +211,6 @@ def test_limit_modify_cancel_bracket_and_flatten_are_copied(world: World) -> Non
     assert world.copied(flat)["status"] in ("placed", "skipped")
     world.pipeline.deliver()
     assert world.pipeline.positions(FOLLOWER) == {}
-
-
-def wait_ids(world: World, prefix: str) -> list[str]:
-    wait_for(lambda: any(e.startswith(prefix) for e in world.event_ids()), prefix)
-    return [e for e in world.event_ids() if e.startswith(prefix)]
 
 
 def test_orders_while_the_stream_is_down_are_copied_once_after_reconnect(world: World) -> None:

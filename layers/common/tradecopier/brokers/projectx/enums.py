@@ -34,6 +34,7 @@ ORDER_STATUS = MappingProxyType(
     }
 )
 OPEN, FILLED, CANCELLED, EXPIRED, REJECTED = 1, 2, 3, 4, 5
+NOT_TAKEN = frozenset({0, 6})  # None, Pending: sent, not yet taken (stream-only states, §3.6)
 TERMINAL = frozenset({FILLED, CANCELLED, EXPIRED, REJECTED})
 
 # PositionType (§3.7): 1 Long, 2 Short; size is always positive on the wire.
