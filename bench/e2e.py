@@ -386,17 +386,21 @@ def _one_event(
 
 
 def _copies(ddb: Any, table: str, group_id: str, event_id: str) -> list[dict[str, Any]] | None:
-    item = ddb.get_item(
+    """Each follower's copy of the event (one Query of its partition: the event item names the
+    followers, a copy item each that the executor wrote; none yet is pending)."""
+    items = ddb.query(
         TableName=table,
-        Key={"pk": {"S": f"EVENT#{group_id}#{event_id}"}, "sk": {"S": "EVENT"}},
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"EVENT#{group_id}#{event_id}"}},
         ConsistentRead=True,
-        ProjectionExpression="copies",
-    ).get("Item")
-    if item is None:
+    )["Items"]
+    event = next((item for item in items if item["sk"]["S"] == "EVENT"), None)
+    if event is None:
         return None
+    recorded = {item["sk"]["S"].removeprefix("COPY#"): item for item in items if item is not event}
     out = []
-    for value in item["copies"]["M"].values():
-        fields = value["M"]
+    for follower in event.get("followers", {}).get("L", []):
+        fields = recorded.get(follower["S"], {"status": {"S": "pending"}})
         out.append(
             {
                 "status": fields["status"]["S"],

@@ -427,15 +427,20 @@ def _result(
     # Every copy must be placed, or the per-copy figures would describe something else.
     statuses: dict[str, int] = {}
     event_bytes: list[int] = []
+    copy_bytes: list[int] = []
     for event_id in event_ids:
-        item = ddb.get_item(
+        items = ddb.query(
             TableName=tables["CopierTable"],
-            Key={"pk": {"S": f"EVENT#{group_id}#{event_id}"}, "sk": {"S": "EVENT"}},
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"EVENT#{group_id}#{event_id}"}},
             ConsistentRead=True,
-        )["Item"]
-        event_bytes.append(dynamodb_item_bytes(item))
-        for copy in item["copies"]["M"].values():
-            status = copy["M"]["status"]["S"]
+        )["Items"]
+        for item in items:
+            if item["sk"]["S"] == "EVENT":
+                event_bytes.append(dynamodb_item_bytes(item))
+                continue
+            copy_bytes.append(dynamodb_item_bytes(item))
+            status = item["status"]["S"]
             statuses[status] = statuses.get(status, 0) + 1
     link = ddb.get_item(
         TableName=tables["CopierTable"],
@@ -506,6 +511,7 @@ def _result(
         "sns_message_bytes_mean": round(mean([float(b) for b in ingest_counts.sns_message_bytes]), 1),
         "item_bytes": {
             "event_mean": round(mean([float(b) for b in event_bytes]), 1),
+            "copy_mean": round(mean([float(b) for b in copy_bytes]), 1) if copy_bytes else None,
             "order_link": dynamodb_item_bytes(link) if link else None,
             "group_and_followers_total": sum(dynamodb_item_bytes(i) for i in group_items),
         },

@@ -1,7 +1,7 @@
-"""Ingest: authorise a leader event, record it with a pending copy per follower, publish it.
+"""Ingest: authorise a leader event, record it with the followers it is for, publish it.
 
-parse → authorise → record → publish. One DynamoDB write per accepted event, whatever the number
-of followers, and one SNS publish per topic shard of the group.
+parse → authorise → record → publish. One DynamoDB write per accepted event (no copy items: each
+copy is ``pending`` until the executor writes it), and one SNS publish per topic shard of the group.
 """
 
 from __future__ import annotations

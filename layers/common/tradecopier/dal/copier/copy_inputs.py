@@ -1,5 +1,6 @@
-"""The executor's load: follower, claim, the copy entry and the order link of one copy, in one
-strongly consistent BatchGetItem across four item types."""
+"""The executor's load: follower (with its risk state), claim, the event's follower list, the copy
+item and the order link of one copy, in one strongly consistent BatchGetItem across five item
+types."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradecopier.dal.copier.claims import claim_from
-from tradecopier.dal.copier.events import copy_from
+from tradecopier.dal.copier.events import COPY_FIELDS, copy_from
 from tradecopier.dal.copier.followers import FOLLOWER_FIELDS, follower_from
 from tradecopier.dal.copier.keys import (
     CLAIM_KIND,
+    COPY_KIND,
     EVENT_KIND,
     FOLLOWER_KIND,
     LINK_KIND,
     claim_key,
+    copy_key,
     event_key,
     follower_key,
     item_kind,
@@ -26,6 +29,11 @@ from tradecopier.dal.dynamodb import from_item
 from tradecopier.domain.accounts import AccountClaim, Follower
 from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.orders import OrderLink
+
+# One projection for the five item types: what each of them needs (the names never clash in meaning).
+_FIELDS = tuple(dict.fromkeys((*FOLLOWER_FIELDS, *LINK_FIELDS, *sorted(COPY_FIELDS), "followers")))
+_PROJECTION = ", ".join(["pk", "sk", "group_id", "#role", *(f"#{name}" for name in _FIELDS)])
+_NAMES = {"#role": "role", **{f"#{name}": name for name in _FIELDS}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,25 +51,22 @@ class CopyInputsStore(TableAccess):
     def load_copy_inputs(
         self, group_id: str, account_id: str, event_id: str, leader_order_id: str | None
     ) -> CopyInputs:
-        """One strongly consistent BatchGetItem: follower (lock state), claim, copy entry, order link."""
-        keys = [follower_key(group_id, account_id), claim_key(account_id), event_key(group_id, event_id)]
+        """One strongly consistent BatchGetItem: follower (lock and risk state), claim, the event
+        (its follower list), the copy item, the order link."""
+        keys = [
+            follower_key(group_id, account_id),
+            claim_key(account_id),
+            event_key(group_id, event_id),
+            copy_key(group_id, event_id, account_id),
+        ]
         if leader_order_id is not None:
             keys.append(link_key(group_id, leader_order_id, account_id))
-        projection = ", ".join(
-            ["pk", "sk", "group_id", "#role", "copies.#acct"]
-            + [f"#{name}" for name in (*FOLLOWER_FIELDS, *LINK_FIELDS)]
-        )
-        names = {
-            "#acct": account_id,
-            "#role": "role",
-            **{f"#{name}": name for name in (*FOLLOWER_FIELDS, *LINK_FIELDS)},
-        }
         request: dict[str, Any] = {
             self._table: {
                 "Keys": keys,
                 "ConsistentRead": True,
-                "ProjectionExpression": projection,
-                "ExpressionAttributeNames": names,
+                "ProjectionExpression": _PROJECTION,
+                "ExpressionAttributeNames": _NAMES,
             }
         }
         found: dict[str, dict[str, Any]] = {}
@@ -75,11 +80,14 @@ class CopyInputsStore(TableAccess):
         claim_values = found.get(CLAIM_KIND)
         event_values = found.get(EVENT_KIND)
         link_values = found.get(LINK_KIND)
-        copy_values = (event_values or {}).get("copies", {}).get(account_id)
+        copy_values = found.get(COPY_KIND)
+        copy = copy_from(copy_values) if copy_values else None
+        if copy is None and account_id in (event_values or {}).get("followers", []):
+            copy = CopyRecord(account_id=account_id)  # pending: ingest writes no copy items
         return CopyInputs(
             event_found=event_values is not None,
             follower=follower_from(follower_values) if follower_values else None,
             claim=claim_from(account_id, claim_values) if claim_values else None,
-            copy=copy_from(dict(copy_values)) if copy_values else None,
+            copy=copy,
             link=link_from(group_id, leader_order_id or "", account_id, link_values) if link_values else None,
         )

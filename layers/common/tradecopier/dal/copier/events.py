@@ -1,6 +1,7 @@
-"""Leader events: ``EVENT#{group_id}#{event_id}`` / ``EVENT``, the accepted event with its
-``copies`` map (one entry per follower, keyed by account id), listed newest first through
-``gsi1`` under ``EVENTS#{group_id}``; TTL ``expires_at``."""
+"""Leader events: ``EVENT#{group_id}#{event_id}`` / ``EVENT``, the accepted event with the list of
+its ``followers`` (written once by ingest, never rewritten), listed newest first through ``gsi1``
+under ``EVENTS#{group_id}``; its copies are items of their own in the same partition
+(``COPY#{account}``, written by the executor: ``copies``); TTL ``expires_at``."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tradecopier.dal.copier.errors import EventExists
-from tradecopier.dal.copier.keys import INDEX, event_key, events_index_pk, events_index_sk, iso
+from tradecopier.dal.copier.keys import (
+    INDEX,
+    copy_key,
+    event_key,
+    event_pk,
+    events_index_pk,
+    events_index_sk,
+    iso,
+)
 from tradecopier.dal.copier.table import TableAccess, is_condition_failure
 from tradecopier.dal.dynamodb import from_item, to_item
 from tradecopier.domain.copies import CopyRecord
-from tradecopier.domain.enums import CopyStatus
 from tradecopier.domain.events import AcceptedEvent
 
 
@@ -25,11 +33,12 @@ class StoredEvent:
     copies: list[CopyRecord]
 
 
-_COPY_FIELDS = frozenset(CopyRecord.model_fields)
+COPY_FIELDS = frozenset(CopyRecord.model_fields)
+FOLLOWERS = {"#followers": "followers"}
 
 
 def copy_from(values: dict[str, Any]) -> CopyRecord:
-    cleaned = {key: value for key, value in values.items() if value is not None and key in _COPY_FIELDS}
+    cleaned = {key: value for key, value in values.items() if value is not None and key in COPY_FIELDS}
     for key in ("qty", "latency_ms", "attempts"):
         if key in cleaned:
             cleaned[key] = int(cleaned[key])
@@ -41,25 +50,23 @@ def copy_values(record: CopyRecord) -> dict[str, Any]:
     return values
 
 
-def _stored_event_from(values: dict[str, Any]) -> StoredEvent:
+def _stored_event_from(values: dict[str, Any], copy_items: Iterable[dict[str, Any]] = ()) -> StoredEvent:
+    """The event with one copy per follower it was accepted for: the copy item where the executor
+    wrote one, else ``pending`` (ingest writes no copy items)."""
     accepted = AcceptedEvent.model_validate_json(values["accepted"])
-    copies = sorted(
-        (copy_from(dict(copy)) for copy in values.get("copies", {}).values()),
-        key=lambda copy: copy.account_id,
-    )
-    return StoredEvent(accepted=accepted, copies=copies)
+    followers = values.get("followers", [])
+    copies = {str(account_id): CopyRecord(account_id=account_id) for account_id in followers}
+    copies.update((copy.account_id, copy) for copy in map(copy_from, copy_items))
+    return StoredEvent(accepted=accepted, copies=sorted(copies.values(), key=lambda copy: copy.account_id))
 
 
 class EventStore(TableAccess):
     def put_event(self, accepted: AcceptedEvent, follower_ids: Iterable[str]) -> None:
-        """Records an accepted event with one pending copy per follower. Idempotent on event_id:
-        raises EventExists carrying the stored event if it was accepted before."""
+        """Records an accepted event and the followers it is for (each copy ``pending`` until the
+        executor writes its copy item). Idempotent on event_id: raises EventExists carrying the
+        stored event if it was accepted before."""
         event = accepted.event
         received = iso(accepted.received_at)
-        copies = {
-            account_id: {"account_id": account_id, "status": CopyStatus.PENDING.value}
-            for account_id in follower_ids
-        }
         item = {
             **event_key(accepted.group_id, event.event_id),
             **to_item(
@@ -71,7 +78,7 @@ class EventStore(TableAccess):
                     "type": event.type,
                     "received_at": received,
                     "accepted": accepted.model_dump_json(),
-                    "copies": copies,
+                    "followers": list(follower_ids),
                     "expires_at": self._expires_at(accepted.received_at),
                 }
             ),
@@ -93,10 +100,27 @@ class EventStore(TableAccess):
         self._client.delete_item(TableName=self._table, Key=event_key(group_id, event_id))
 
     def get_event(self, group_id: str, event_id: str) -> StoredEvent | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=event_key(group_id, event_id), ConsistentRead=True
-        )
-        return _stored_event_from(from_item(item["Item"])) if "Item" in item else None
+        """The event and its copies: one strongly consistent Query of the event's partition."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": event_pk(group_id, event_id)}},
+            "ConsistentRead": True,
+        }
+        event: dict[str, Any] | None = None
+        copies: list[dict[str, Any]] = []
+        while True:
+            page = self._client.query(**kwargs)
+            for item in page.get("Items", []):
+                values = from_item(item)
+                if values["sk"] == "EVENT":
+                    event = values
+                else:
+                    copies.append(values)
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return _stored_event_from(event, copies) if event is not None else None
 
     def _event_ids(self, group_id: str, limit: int | None = None) -> list[str]:
         """Event ids of the group, newest first, from the index (which holds only ids)."""
@@ -119,31 +143,52 @@ class EventStore(TableAccess):
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return event_ids
 
-    def _events_by_id(
-        self,
-        group_id: str,
-        event_ids: list[str],
-        projection: str | None = None,
-        names: dict[str, str] | None = None,
-    ) -> dict[str, dict[str, Any]]:
-        """The event items, read by key in batches of 100 (BatchGetItem's limit)."""
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(event_ids), 100):
-            keys = [event_key(group_id, event_id) for event_id in event_ids[start : start + 100]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+    def _batch_get(
+        self, keys: list[dict[str, Any]], projection: str | None = None, names: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The items of ``keys`` that exist, decoded, read consistently in batches of 100
+        (BatchGetItem's limit)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            batch = keys[start : start + 100]
+            request: dict[str, Any] = {self._table: {"Keys": batch, "ConsistentRead": True}}
             if projection:
                 request[self._table]["ProjectionExpression"] = projection
-                request[self._table]["ExpressionAttributeNames"] = names or {}
+                if names:
+                    request[self._table]["ExpressionAttributeNames"] = names
             while request:
                 result = self._client.batch_get_item(RequestItems=request)
-                for item in result.get("Responses", {}).get(self._table, []):
-                    values = from_item(item)
-                    found[str(values["event_id"])] = values
+                found.extend(map(from_item, result.get("Responses", {}).get(self._table, [])))
                 request = dict(result.get("UnprocessedKeys") or {})
         return found
+
+    def _events_by_id(
+        self, group_id: str, event_ids: list[str], projection: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The event items, read by key."""
+        keys = [event_key(group_id, event_id) for event_id in event_ids]
+        items = self._batch_get(keys, projection, FOLLOWERS if projection else None)
+        return {str(values["event_id"]): values for values in items}
+
+    def _copies_of(
+        self, group_id: str, events: dict[str, dict[str, Any]], account_id: str | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The copy items of ``events`` (of one follower, given), by event id: read by key, the
+        keys known from each event's ``followers``."""
+        keys = [
+            copy_key(group_id, event_id, str(follower))
+            for event_id, values in events.items()
+            for follower in values.get("followers", [])
+            if account_id is None or follower == account_id
+        ]
+        copies: dict[str, list[dict[str, Any]]] = {event_id: [] for event_id in events}
+        for values in self._batch_get(keys):
+            copies[str(values["event_id"])].append(values)
+        return copies
 
     def list_events(self, group_id: str, limit: int) -> list[StoredEvent]:
         """The group's most recent events, newest first."""
         event_ids = self._event_ids(group_id, limit)
         items = self._events_by_id(group_id, event_ids)
-        return [_stored_event_from(items[event_id]) for event_id in event_ids if event_id in items]
+        copies = self._copies_of(group_id, items)
+        return [_stored_event_from(items[eid], copies[eid]) for eid in event_ids if eid in items]

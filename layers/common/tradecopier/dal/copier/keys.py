@@ -1,4 +1,4 @@
-"""The copier's table: groups, followers, account claims, leader events with their copies, order links,
+"""The copier's table: groups, followers, account claims, leader events, their copies, order links,
 the leader listener's last-seen state.
 
 Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gsi1``):
@@ -10,6 +10,7 @@ Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gs
 | account claim | ACCOUNT#{account_id}        | CLAIM              |                                     |
 | queue owner   | QUEUE#{queue_name}          | QUEUE              |                                     |
 | leader event  | EVENT#{group_id}#{event_id} | EVENT              | EVENTS#{group_id} / {received_at}#… |
+| copy          | EVENT#{group_id}#{event_id} | COPY#{account}     |                                     |
 | order link    | LINK#{group_id}#{order_id}  | FOLLOWER#{account} |                                     |
 | broker token  | TVTOKEN#{user digest}       | TOKEN              |                                     |
 | leader pos.   | LEADER#{group_id}           | POSITION#{symbol}  |                                     |
@@ -28,17 +29,35 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - mark provisioned: one transaction, the follower's ``provisioned`` flag + the queue-owner item
   (read by the executor to map a queue to its follower). [followers, queues]
 - lock / unlock: conditional UpdateItem on the follower item. [followers]
-- accept event: one conditional PutItem holding the event and a ``pending`` copy per follower
+- accept event: one conditional PutItem of the event item with the list of its ``followers``
   (``attribute_not_exists`` = idempotency on ``event_id``; the existing item comes back on conflict,
-  decoded, in ``EventExists``). [events]
-- executor load: one strongly consistent BatchGetItem: follower, claim, the copy entry, the link.
-  [copy_inputs]
-- record copy: one UpdateItem of ``copies.{acct}``, conditional on it not being final yet. [copies]
-- order link: one PutItem per placed copy (read back by modify/cancel of that leader order); a bracket
-  writes the entry's link (with its legs' broker ids) and one link per leader leg in one
-  BatchWriteItem. [links]
-- list events of a group, newest first: Query ``gsi1`` on ``EVENTS#{gid}`` (ids only), then
-  BatchGetItem of the events. [events]
+  decoded, in ``EventExists``). No copy item is written: a follower of the list without one is
+  ``pending``. The event item is written once and never rewritten, so its size and write units do
+  not depend on what the copies do. [events]
+- executor load: one strongly consistent BatchGetItem of five items: follower (lock and risk
+  state), claim, event (its ``followers``: a follower missing there joined later, nothing to copy),
+  copy item, link. [copy_inputs]
+- record copy: one conditional PutItem of the copy item (small, ≈ 1 WRU whatever the number of
+  followers), going through only while no final outcome is there (absent, ``pending`` — a failed
+  attempt's note — or skipped by a removal): the executor's exactly-once record. A follower with
+  risk rules writes it in one transaction with its risk state (copies + risk). [copies, risk]
+- order link: one PutItem per placed copy before its copy item (read back by modify/cancel of that
+  leader order); a bracket writes the entry's link (with its legs' broker ids) and one link per
+  leader leg in one BatchWriteItem. The link stays an item of its own, keyed by the leader order
+  id: the later modify/cancel knows only that id, not the id of the event that placed the order,
+  so the copy item's key cannot serve the lookup; a GSI could, but a GSI is read eventually
+  consistently only, and a cancel arriving right after its place could miss the link and leave
+  the follower's order working. [links]
+- event with its copies (``GET …/events/{id}``): one strongly consistent Query of the event's
+  partition (the event item and its copy items). [events]
+- removed follower: its events still without a final copy item (event items of the group
+  projected to ``followers``, then its copy items by key) get a ``skipped`` copy item marked
+  ``by_removal``. [copies]
+- copy log (list events of a group, newest first): Query ``gsi1`` on ``EVENTS#{gid}`` (ids
+  only), BatchGetItem of the events, BatchGetItem of their copy items (keys from each event's
+  ``followers``): three calls whatever the number of events and followers (an index holding the
+  copies would double every copy's write units). Home mode's re-drive reads this list: a copy
+  without a final item is re-sent. [events]
 - broker token (not written through ``CopierStore``: the Tradovate adapter's own
   ``brokers/tradovate/store.py`` owns it): one item per Tradovate user, the digest of REST base +
   username (never a secret, never the username itself). The token as KMS ciphertext, its expiry and
@@ -59,9 +78,13 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
   ``CopierStore`` facade so the hot handlers do not import it]
 - alert rate limit: one conditional PutItem of the ledger item (``sent_at`` older than the
   interval, or none). [alerts]
-Events and links expire through TTL (``expires_at``) after ``event_retention_days``.
+Events, copies and links expire through TTL (``expires_at``) after ``event_retention_days``.
 Timestamps are stored as UTC ISO 8601 with milliseconds and a ``Z`` (``iso``): they sort as text,
 which is what the ``gsi1sk`` orderings rely on.
+
+No migration: this layout (copy items instead of a ``copies`` map on the event item) replaced the
+round-1 one before any deployment had users; a table with round-1 events would show them with
+every copy ``pending``.
 """
 
 from __future__ import annotations
@@ -76,6 +99,7 @@ GROUPS_INDEX_PK = "GROUPS"
 FOLLOWER_KIND = "GROUP|FOLLOWER"
 CLAIM_KIND = "ACCOUNT|CLAIM"
 EVENT_KIND = "EVENT|EVENT"
+COPY_KIND = "EVENT|COPY"
 LINK_KIND = "LINK|FOLLOWER"
 
 
@@ -108,7 +132,16 @@ def queue_key(queue_name: str) -> dict[str, Any]:
 
 
 def event_key(group_id: str, event_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"EVENT#{group_id}#{event_id}"}, "sk": {"S": "EVENT"}}
+    return {"pk": {"S": event_pk(group_id, event_id)}, "sk": {"S": "EVENT"}}
+
+
+def event_pk(group_id: str, event_id: str) -> str:
+    return f"EVENT#{group_id}#{event_id}"
+
+
+def copy_key(group_id: str, event_id: str, account_id: str) -> dict[str, Any]:
+    """One follower's copy of one event: in the event's partition, so one Query reads both."""
+    return {"pk": {"S": event_pk(group_id, event_id)}, "sk": {"S": f"COPY#{account_id}"}}
 
 
 def events_index_pk(group_id: str) -> str:

@@ -24,14 +24,12 @@ from botocore.exceptions import ClientError
 from tradecopier import aws
 from tradecopier.dal.copier.copies import CopyStore
 from tradecopier.dal.copier.errors import CopyAlreadyFinal, ItemMissing
-from tradecopier.dal.copier.events import copy_values
 from tradecopier.dal.copier.followers import FollowerStore, risk_state_values
-from tradecopier.dal.copier.keys import event_key, follower_key, iso
+from tradecopier.dal.copier.keys import follower_key, iso
 from tradecopier.dal.copier.table import cancellation_codes, is_condition_failure
-from tradecopier.dal.dynamodb import to_attr
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.copies import CopyRecord
-from tradecopier.domain.enums import CopyStatus, FollowerState
+from tradecopier.domain.enums import FollowerState
 
 _STATE = {"#state": "state"}
 RISK_LOCK_PREFIX = "risk: "
@@ -99,21 +97,7 @@ class RiskStore(FollowerStore, CopyStore):
         follower_update = _follower_update(state, breach, self._clock(), expected)
         try:
             items: list[dict[str, Any]] = [
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": event_key(group_id, event_id),
-                        "UpdateExpression": "SET copies.#acct = :record",
-                        "ConditionExpression": "attribute_exists(copies.#acct) AND "
-                        "(copies.#acct.#status = :pending OR copies.#acct.by_removal = :yes)",
-                        "ExpressionAttributeNames": {"#acct": record.account_id, "#status": "status"},
-                        "ExpressionAttributeValues": {
-                            ":record": to_attr(copy_values(record)),
-                            ":pending": {"S": CopyStatus.PENDING.value},
-                            ":yes": {"BOOL": True},
-                        },
-                    }
-                },
+                {"Put": self.copy_put(group_id, event_id, record)},
                 {
                     "Update": {
                         "TableName": self._table,
