@@ -303,8 +303,8 @@ def test_dynamodb_throttling_within_the_client_retries_is_invisible(
     faults = [
         DynamoFaults(_faulty_request(pipeline_env.copier, "BatchGetItem"), times),
         DynamoFaults(_faulty_request(pipeline_env.paper, "TransactWriteItems"), times, "ThrottlingException"),
+        # Data layer v2: the copy record is a conditional PutItem (as is the order link before it).
         DynamoFaults(_faulty_request(pipeline_env.copier, "PutItem"), times),
-        DynamoFaults(_faulty_request(pipeline_env.copier, "UpdateItem"), times),
     ]
     assert pipeline.send(group_id, token, **market("E-1")).status == 202
     for fault in faults:
@@ -314,7 +314,7 @@ def test_dynamodb_throttling_within_the_client_retries_is_invisible(
     finally:
         for fault in faults:
             client.meta.events.unregister("before-send.dynamodb", fault)
-    assert [f.injected for f in faults] == [times] * 4
+    assert [f.injected for f in faults] == [times] * len(faults)
     figures["faults_injected"] += sum(f.injected for f in faults)
     copy = pipeline.copies(group_id, "E-1")[FAULTY]
     assert (copy["status"], copy["attempts"]) == ("placed", 1)
@@ -327,7 +327,7 @@ def test_dynamodb_throttling_within_the_client_retries_is_invisible(
     [
         ("copier", "BatchGetItem", "load: the executor's consistent read"),
         ("paper", "TransactWriteItems", "broker: the paper broker's order write"),
-        ("copier", "UpdateItem", "record: the copy record, after the broker placed the order"),
+        ("copier", "PutItem", "record: the order link and copy record, after the broker placed the order"),
     ],
     ids=["load", "broker", "record"],
 )
