@@ -17,7 +17,9 @@ moto 5.2.5 and AWS, measured with moto's own server (see ``devstack/README.md``)
 3. **FIFO SequenceNumber grows.** moto draws 20 random digits per message.
 4. **A FIFO message group is blocked only by in-flight messages that are still invisible.** moto
    counts a message whose visibility timeout expired as still blocking its group until it is seen
-   again, so when a failed batch [m1, m2] times out it can deliver m2 before m1 (order broken).
+   again, so when a failed batch [m1, m2] times out it can deliver m2 before m1 (order broken);
+   and it stamps a batch's visibility message by message, so a receive between two stamps could
+   do the same: a group's in-flight messages are made to come back in the same millisecond.
 5. **Long polling sleeps until a message is deliverable.** moto wakes the waiter whenever any
    message is visible, including ones held back by an in-flight group: a follower whose batch
    failed would make its poller spin at 100% CPU for the whole WaitTimeSeconds.
@@ -238,6 +240,23 @@ def _expired_in_flight_messages_come_back(backend_cls: Any) -> None:
         queue = self.get_queue(queue_name)
         for m in [m for m in list(queue._pending_messages) if m.visible]:
             queue._pending_messages.discard(m)
-        return orig_receive(self, queue_name, *args, **kwargs)
+        received = orig_receive(self, queue_name, *args, **kwargs)
+        if queue.fifo_queue and received:
+            _in_flight_group_comes_back_at_once(queue)
+        return received
 
     backend_cls.receive_message = receive_message
+
+
+def _in_flight_group_comes_back_at_once(queue: Any) -> None:
+    """4c. a batch of one group received together times out together. moto stamps each message's
+    ``visible_at`` one by one, in milliseconds: a receive that falls between the stamps saw the
+    head visible and a later message still in flight, held the head back, then (its pending set
+    stale) delivered the later message alone -- E-2 before E-0. AWS locks the group until the whole
+    batch is back, so every in-flight message of a group becomes visible at the group's latest."""
+    latest: dict[str, Any] = {}
+    pending = [m for m in list(queue._pending_messages) if m.group_id is not None and not m.visible]
+    for m in pending:
+        latest[m.group_id] = max(latest.get(m.group_id, m.visible_at), m.visible_at)
+    for m in pending:
+        m.visible_at = latest[m.group_id]
