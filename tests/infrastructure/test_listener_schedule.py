@@ -45,6 +45,10 @@ def _sub(value: Any) -> str:
     return str(value)
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _call(schedule: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """(cron parameter, ``service:operation`` of the universal target, its input with ${...} kept)."""
     properties = schedule["Properties"]
@@ -67,7 +71,10 @@ def test_the_defaults_are_the_cme_week_in_central_time() -> None:
         assert re.fullmatch(pattern, parameters[name]["Default"])
         assert not re.fullmatch(pattern, "rate(1 day)")  # a rate would drift off the trading week
     assert parsed_template()["Conditions"]["ListenerScheduled"] == {
-        "Fn::And": [{"Condition": "ListenerEnabled"}, {"Fn::Equals": [{"Ref": "ListenerSchedule"}, "trading-week"]}]
+        "Fn::And": [
+            {"Condition": "ListenerEnabled"},
+            {"Fn::Equals": [{"Ref": "ListenerSchedule"}, "trading-week"]},
+        ]
     }
 
 
@@ -109,7 +116,7 @@ def test_the_schedule_role_may_only_scale_the_listener_and_touch_its_alarm() -> 
     granted = {
         (action, json.dumps(statement["Resource"], sort_keys=True))
         for statement in statements
-        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        for action in _as_list(statement["Action"])
     }
     alarm = json.dumps({"Fn::GetAtt": ["ListenerStreamsDownAlarm", "Arn"]})
     assert granted == {
