@@ -171,6 +171,7 @@ def markdown(results: dict[str, Any]) -> str:
         ("… plus CloudWatch Logs ingestion", results.get("usd_per_million_trades_n10_with_logs")),
     ]
     rows += [(f"… {k}", v) for k, v in results.get("cost_breakdown_n10", {}).items()]
+    rows += [("USD per million leader trades, 50 followers", results.get("usd_per_million_trades_n50"))]
     lines += [f"| {name} | {_fmt(value)} |" for name, value in rows if value is not None]
     lines += _monthly_lines(results.get("monthly_bill"))
     goal_rows = results.get("goals", [])
