@@ -277,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
                 # How the per-copy figures grow with the group (the event item holds every copy).
                 _say("[bench] overhead: 20 events, 50 followers")
                 wide = run_overhead(args, 50, 20, profile=False)
+                wide_cost = cost.compute(wide, cost.load_prices(), cost.memory_sizes(), followers=50)
+                results["usd_per_million_trades_n50"] = wide_cost["usd_per_million_trades_n10"]
                 results["overhead_n50"] = {
                     "ingest_cpu_ms": wide["ingest"]["own_cpu_ms_median"],
                     "executor_cpu_ms_per_copy": wide["executor_per_copy"]["own_cpu_ms_median"],

@@ -33,7 +33,6 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRICES = Path(__file__).with_name("prices.json")
 GB = 1024**3
-IDLE_POLLERS_ASSUMED = 5  # concurrent long polls per idle SQS mapping (assumption; see the report)
 
 
 def load_prices(path: Path = PRICES) -> dict[str, Any]:
@@ -127,7 +126,8 @@ def compute(
         + copy_ddb["rru"].get("paper", 0.0) * ddb["read_request_unit_per_million"]
     )
     total = sum(breakdown.values())
-    idle_requests_month = IDLE_POLLERS_ASSUMED * 3 * 60 * 24 * 30  # 20 s long polls
+    pollers = sqs["esm_idle_pollers_per_queue"]  # long polls of esm_wait_time_seconds, all month
+    idle_requests_month = pollers * 60 / sqs["esm_wait_time_seconds"] * 60 * 730
     return {
         "usd_per_million_trades_n10": round(total, 2),
         "usd_per_million_trades_n10_with_logs": round(total + logs_usd, 2),
@@ -149,7 +149,7 @@ def compute(
             "copier_wru_per_trade": round(wru, 2),
             "copier_rru_per_trade": round(rru, 2),
             "log_bytes_per_trade": round(log_bytes),
-            "idle_pollers_assumed_per_follower": IDLE_POLLERS_ASSUMED,
+            "idle_pollers_assumed_per_follower": pollers,
             "prices_as_published_on": prices["as_published_on"],
         },
     }

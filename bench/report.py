@@ -171,6 +171,7 @@ def markdown(results: dict[str, Any]) -> str:
         ("… plus CloudWatch Logs ingestion", results.get("usd_per_million_trades_n10_with_logs")),
     ]
     rows += [(f"… {k}", v) for k, v in results.get("cost_breakdown_n10", {}).items()]
+    rows += [("USD per million leader trades, 50 followers", results.get("usd_per_million_trades_n50"))]
     lines += [f"| {name} | {_fmt(value)} |" for name, value in rows if value is not None]
     lines += _monthly_lines(results.get("monthly_bill"))
     goal_rows = results.get("goals", [])
@@ -216,7 +217,8 @@ def _monthly_lines(bill: dict[str, Any] | None) -> list[str]:
         f"{p['leaders']} leader, {p['followers']} followers, {p['trades_per_day']} leader trades a day × "
         f"{p['trading_days']} trading days = {p['trades_per_month']:,} trades; listener: {p['listener']} "
         f"({p['listener_vcpu']} vCPU / {p['listener_gb']} GB arm64, "
-        f"public IPv4: {p['listener_public_ipv4']}); "
+        f"public IPv4: {p['listener_public_ipv4']}, {p.get('listener_hours', 730)} h a month: "
+        f"ListenerSchedule=trading-week); "
         f"scheduler {p['scheduler_runs_per_month']:,} runs. Prices written {bill['prices_as_published_on']} "
         f"(bench/prices.json, with sources); per-trade figures measured at "
         f"{bill['per_trade_measured_at_followers']} followers, priced at {p['followers']}.",
@@ -233,6 +235,13 @@ def _monthly_lines(bill: dict[str, Any] | None) -> list[str]:
         ("total after the always-free tiers (fixed lines only)", f"{bill['total_after_free_tier_usd']:.2f}"),
         ("total without the listener on AWS (home mode)", f"{bill['total_without_listener_usd']:.2f}"),
         ("… and after the always-free tiers", f"{bill['total_without_listener_after_free_tier_usd']:.2f}"),
+    ]
+    totals += [
+        (
+            f"variant {name}: list / after the always-free tiers",
+            f"{v['total_usd']:.2f} / {v['total_after_free_tier_usd']:.2f}",
+        )
+        for name, v in bill.get("variants", {}).items()
     ]
     lines += [f"| {name} | | | {usd} |" for name, usd in totals]
     lines += ["", f"Largest lines: {', '.join(bill['largest'])}."]

@@ -454,6 +454,7 @@ def test_translated_roles_have_only_checked_statements_and_expected_managed_poli
         "SchedulerFunctionEveryMinuteRole",
         "ListenerTaskRole",  # EnableListener: the listener task's own role and its ECS agent's
         "ListenerExecutionRole",
+        "ListenerScheduleRole",  # ListenerSchedule=trading-week: EventBridge Scheduler's, start/stop
         "BoardFunctionRole",
     }
     problems: list[str] = []
