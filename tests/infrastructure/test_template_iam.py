@@ -524,7 +524,9 @@ def test_shared_broker_tokens_key_is_used_only_for_sealing_tokens(template: dict
     def kms_statements(role: str) -> list[dict[str, Any]]:
         """KMS grants other than the alerts topic's data key (publishing to an encrypted topic)."""
         statements = (
-            _listener_statements(template) if role == "ListenerTaskRole" else _policy_statements(template, role)
+            _listener_statements(template)
+            if role == "ListenerTaskRole"
+            else _policy_statements(template, role)
         )
         return [
             s
@@ -614,9 +616,13 @@ def test_the_listener_reaches_the_shared_tradovate_token_items_only_as_the_lease
         and s["Resource"] == table  # (the groups Query names the table and its index: a list)
     ]
     by_keys = {
-        tuple(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]): sorted(_as_list(s["Action"]))
+        tuple(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]): sorted(
+            _as_list(s["Action"])
+        )
         for s in keyed
     }
     assert len(by_keys) == len(keyed)  # every item grant of the table names its keys
-    tokens = {keys: actions for keys, actions in by_keys.items() if any(k.startswith("TVTOKEN") for k in keys)}
+    tokens = {
+        keys: actions for keys, actions in by_keys.items() if any(k.startswith("TVTOKEN") for k in keys)
+    }
     assert tokens == {("TVTOKEN#*",): ["dynamodb:GetItem", "dynamodb:UpdateItem"]}

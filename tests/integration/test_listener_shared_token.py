@@ -20,7 +20,7 @@ from listener.app import ListenerApp
 from listener.settings import ListenerSettings
 from tests.integration.listener_world import wait_for
 from tests.integration.test_listener_tradovate import LEAD_NAME, OTHER_NAME, TRADER, World
-from tests.integration.test_listener_tradovate import world as world  # noqa: F401 - the fixture
+from tests.integration.test_listener_tradovate import world as world  # the fixture
 from tradecopier.brokers.registry import clear_cache
 from tradecopier.brokers.tokens import clear_tokens
 from tradecopier.logic.services import reset_services
