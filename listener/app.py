@@ -75,4 +75,10 @@ class ListenerApp:
         return TokenStore(self.settings.copier_table_name), KmsSealer(key)
 
     def supervisor(self) -> Supervisor:
-        return Supervisor(self.store, self.open_stream, poll_s=self.settings.listener_poll_seconds)
+        return Supervisor(
+            self.store, self.open_stream, poll_s=self.settings.listener_poll_seconds, report=self.report
+        )
+
+    def report(self, leader: Leader, state: str, reason: str) -> None:
+        """A stream that could not be opened, as its state (a stream reports its own afterwards)."""
+        self.states.put_stream_state(leader.group_id, leader.account_id, state, reason, self.clock())
