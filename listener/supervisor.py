@@ -1,7 +1,8 @@
 """Which leader streams to hold, and holding them: one thread per group whose leader has a real
 broker, read from the table every ``poll_s`` (≤ 10 s), so a new group is picked up and a deleted
 one dropped without a restart. A stream that fails to start (credentials missing, broker down)
-retries inside its own thread with backoff; the supervisor never dies of one leader.
+retries inside its own thread with backoff, reported as the stream's state (``down``, with why:
+the group view shows it); the supervisor never dies of one leader.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class Stream(Protocol):
     def run(self, stop: threading.Event) -> None: ...
 
 
+Report = Callable[[Leader, str, str], None]
+"""Stores a leader stream's state (leader, state, reason) where the group view reads it."""
+
+
 @dataclass
 class _Held:
     stop: threading.Event
@@ -37,6 +42,7 @@ class Supervisor:
     store: CopierStore
     open_stream: Callable[[Leader], Stream]
     poll_s: float = 5.0
+    report: Report | None = None
     held: dict[Leader, _Held] = field(default_factory=dict)
 
     def leaders(self) -> set[Leader]:
@@ -73,12 +79,22 @@ class Supervisor:
             try:
                 stream = self.open_stream(leader)
             except Exception as error:  # credentials missing, broker unknown, table unreachable
-                health.rejected(leader.group_id, "stream_not_opened", f"{type(error).__name__}: {error}")
+                why = f"{type(error).__name__}: {error}"
+                health.rejected(leader.group_id, "stream_not_opened", why)
+                self._report(leader, "down", f"stream not opened: {why}")
                 stop.wait(delay)
                 delay = min(delay * 2, 60.0)
                 continue
             stream.run(stop)
             return
+
+    def _report(self, leader: Leader, state: str, reason: str) -> None:
+        if self.report is None:
+            return
+        try:
+            self.report(leader, state, reason)
+        except Exception:  # the table being unreachable must not end the retries
+            logger.exception("listener: stream state not stored", extra={"group_id": leader.group_id})
 
     def run(self, stop: threading.Event) -> None:
         flushed = time.monotonic()

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape as markup_escape
 from rich.table import Table
 
 from tradecopier.board import status as st
@@ -38,9 +39,11 @@ def status_tables(data: dict[str, Any]) -> None:
         out.print("no groups yet: tradecopier groups create NAME --leader ACCOUNT")
     for group in data["groups"]:
         leader = group.get("leader") or {}
+        stream = st.leader_stream_text(leader)
         t = Table(
             title=f"{group.get('name')}  {group['group_id']}  "
-            f"leader {leader.get('account_id')} ({leader.get('broker')})",
+            f"leader {leader.get('account_id')} ({leader.get('broker')})"
+            + ("" if stream is None else f" · {markup_escape(stream)}"),
             title_justify="left",
         )
         for column in (

@@ -506,29 +506,49 @@ def test_broker_secrets_admin_writes_them_and_executor_only_reads_them(template:
         }
 
 
+def _listener_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = template["Resources"]["ListenerTaskRole"]["Properties"]["Policies"]
+    return [s for policy in policies for s in _as_list(policy["PolicyDocument"]["Statement"])]
+
+
+def _listener_env(template: dict[str, Any]) -> dict[str, Any]:
+    containers = template["Resources"]["ListenerTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    return {v["Name"]: v["Value"] for v in containers[0]["Environment"]}
+
+
 def test_shared_broker_tokens_key_is_used_only_for_sealing_tokens(template: dict[str, Any]) -> None:
     """The Tradovate token item is sealed with the stack's token key: the admin and executor
-    functions (which hold the credentials anyway) may Encrypt/Decrypt with it, only with the
-    token purpose in the encryption context; ingest never; nobody may use any other key."""
+    functions and the listener task (which hold the credentials anyway) may Encrypt/Decrypt with
+    it, only with the token purpose in the encryption context; ingest never; nobody may use any
+    other key."""
 
-    def kms_statements(function: str) -> list[dict[str, Any]]:
+    def kms_statements(role: str) -> list[dict[str, Any]]:
         """KMS grants other than the alerts topic's data key (publishing to an encrypted topic)."""
+        statements = (
+            _listener_statements(template)
+            if role == "ListenerTaskRole"
+            else _policy_statements(template, role)
+        )
         return [
             s
-            for s in _policy_statements(template, function)
+            for s in statements
             if any(str(a).startswith("kms:") for a in _as_list(s["Action"]))
             and s["Resource"] != {"Fn::GetAtt": ["AlertsKey", "Arn"]}
         ]
 
-    for function in ("AdminFunction", "ExecutorFunction"):
-        (statement,) = kms_statements(function)
-        assert sorted(_as_list(statement["Action"])) == ["kms:Decrypt", "kms:Encrypt"]
-        assert statement["Resource"] == {"Fn::GetAtt": ["BrokerTokensKey", "Arn"]}
+    for role in ("AdminFunction", "ExecutorFunction", "ListenerTaskRole"):
+        (statement,) = kms_statements(role)
+        assert sorted(_as_list(statement["Action"])) == ["kms:Decrypt", "kms:Encrypt"], role
+        assert statement["Resource"] == {"Fn::GetAtt": ["BrokerTokensKey", "Arn"]}, role
         assert statement["Condition"] == {
             "StringEquals": {"kms:EncryptionContext:purpose": "tradovate-token"}
-        }
-        variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
-        assert variables["BROKER_TOKEN_KEY_ID"] == {"Fn::GetAtt": ["BrokerTokensKey", "Arn"]}
+        }, role
+        variables = (
+            _listener_env(template)
+            if role == "ListenerTaskRole"
+            else template["Resources"][role]["Properties"]["Environment"]["Variables"]
+        )
+        assert variables["BROKER_TOKEN_KEY_ID"] == {"Fn::GetAtt": ["BrokerTokensKey", "Arn"]}, role
     assert not kms_statements("IngestFunction")
     key = template["Resources"]["BrokerTokensKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
@@ -581,3 +601,29 @@ def test_whoever_alerts_may_publish_to_the_alerts_topic_and_nowhere_else(templat
     env = {v["Name"]: v["Value"] for v in containers[0]["Environment"]}
     assert env["ALERTS_TOPIC_ARN"] == {"Ref": "AlertsTopic"}
     assert env["ALERT_WEBHOOK_URL"] == {"Ref": "AlertWebhookUrl"}
+
+
+def test_the_listener_reaches_the_shared_tradovate_token_items_only_as_the_lease_needs(
+    template: dict[str, Any],
+) -> None:
+    """brokers/tradovate/lease.py through ``TokenStore``: GetItem (read) and UpdateItem (lease,
+    token, refusal, release, drop) on ``TVTOKEN#`` items, nothing else there; and no other table
+    grant of the listener reaches them (every keyed grant is pinned by ``dynamodb:LeadingKeys``)."""
+    table = {"Fn::GetAtt": ["CopierTable", "Arn"]}
+    keyed = [
+        s
+        for s in _listener_statements(template)
+        if any(str(a).startswith("dynamodb:") for a in _as_list(s["Action"]))
+        and s["Resource"] == table  # (the groups Query names the table and its index: a list)
+    ]
+    by_keys = {
+        tuple(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]): sorted(
+            _as_list(s["Action"])
+        )
+        for s in keyed
+    }
+    assert len(by_keys) == len(keyed)  # every item grant of the table names its keys
+    tokens = {
+        keys: actions for keys, actions in by_keys.items() if any(k.startswith("TVTOKEN") for k in keys)
+    }
+    assert tokens == {("TVTOKEN#*",): ["dynamodb:GetItem", "dynamodb:UpdateItem"]}

@@ -45,7 +45,7 @@ from tradecopier.domain.accounts import Account, Follower, FollowerSettings, Gro
 from tradecopier.domain.enums import BrokerName
 from tradecopier.domain.errors import ValidationFailed
 from tradecopier.domain.events import LeaderEvent
-from tradecopier.logic import admin, risk, sessions
+from tradecopier.logic import admin, group_view, risk, sessions
 from tradecopier.logic.preview import preview_event
 from tradecopier.logic.services import admin_services
 
@@ -92,17 +92,17 @@ def health() -> Health:
 )
 def create_group(body: Annotated[CreateGroupRequest, Body()]) -> Response[str]:
     group, token = admin.create_group(admin_services(), body.name, body.leader)
-    return _json(201, CreatedGroup(**group.model_dump(), webhook_token=token))
+    return _json(201, CreatedGroup(**group_view.created_view(group).model_dump(), webhook_token=token))
 
 
 @router.get("/groups", tags=["groups"], responses=error_responses(ok=GroupList))
 def list_groups() -> GroupList:
-    return GroupList(groups=admin.list_groups(admin_services()))
+    return GroupList(groups=group_view.group_views(admin_services()))
 
 
 @router.get("/groups/<group_id>", tags=["groups"], responses=error_responses(404, ok=Group))
 def get_group(group_id: str) -> Group:
-    return admin.load_group(admin_services(), group_id).group
+    return group_view.group_view(admin_services(), group_id)
 
 
 @router.delete(

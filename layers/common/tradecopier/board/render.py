@@ -81,6 +81,9 @@ def board(data: dict[str, Any], *, link_base: str = "") -> str:
 
 def _group(group: dict[str, Any], link_base: str) -> str:
     leader = group.get("leader") or {}
+    stream = st.leader_stream_text(leader)
+    who = f"{escape(str(leader.get('account_id', '')))} ({escape(str(leader.get('broker', '')))})"
+    who += "" if stream is None else f" · {escape(stream)}"
     head = "".join(f"<th>{c}</th>" for c in COLUMNS)
     rows = "".join(_row(group["group_id"], f, link_base) for f in group.get("followers") or [])
     if not rows:
@@ -88,7 +91,7 @@ def _group(group: dict[str, Any], link_base: str) -> str:
     return (
         f'<section class="group" data-group="{escape(group["group_id"])}">'
         f'<h2>{escape(str(group.get("name", "")))} <span class="muted">{escape(group["group_id"])} · leader '
-        f"{escape(str(leader.get('account_id', '')))} ({escape(str(leader.get('broker', '')))})</span></h2>"
+        f"{who}</span></h2>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></section>"
     )
 

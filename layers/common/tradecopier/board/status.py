@@ -86,6 +86,16 @@ def connection_of(follower: dict[str, Any]) -> str:
     return "simulated" if follower.get("broker", "paper") == "paper" else "unknown"
 
 
+def leader_stream_text(leader: dict[str, Any]) -> str | None:
+    """``stream connected``, ``stream reconnecting: silent for 10.2 s``, ``stream not running``; None
+    for a leader without a stream (paper, or an API from before ``leader_stream``)."""
+    stream = leader.get("leader_stream")
+    if not isinstance(stream, dict) or not stream.get("status"):
+        return None
+    text = "stream " + str(stream["status"]).replace("_", " ")
+    return f"{text}: {stream['detail']}" if stream.get("detail") else text
+
+
 def sync_of(follower: dict[str, Any]) -> str | None:
     sync = follower.get("sync")
     return str(sync["status"]) if isinstance(sync, dict) and sync.get("status") else None

@@ -42,10 +42,32 @@ class ConnectionState(StrictModel):
     detail: str | None = None
 
 
+LeaderStreamStatus = Literal["connected", "reconnecting", "down", "not_running"]
+
+
+class LeaderStream(StrictModel):
+    """The listener's stream of a real-broker leader's orders, as the listener last reported it:
+    ``connected``, ``reconnecting`` (with why), ``down`` (the listener stopped, or could not open
+    the stream: why), or ``not_running`` (no listener has reported for this leader yet)."""
+
+    status: LeaderStreamStatus
+    since: datetime | None = Field(default=None, description="when it entered this status; null: not_running")
+    detail: str | None = None
+
+
+NOT_RUNNING = LeaderStream(status="not_running")
+
+
 class Leader(Account):
-    """A group's leader as shown: the account, and its last known connection (null for paper)."""
+    """A group's leader as shown: the account, its last known connection and its listener stream
+    (both null for paper: a webhook-only leader has no stream). The stream is not stored on the
+    group: the group view reads it from the listener's state (``dal/copier/listener``)."""
 
     connection: ConnectionState | None = None
+    leader_stream: LeaderStream | None = Field(
+        default=None,
+        description="the listener's stream of this leader's orders; null for paper (webhook only)",
+    )
 
 
 class FollowerSettings(StrictModel):
