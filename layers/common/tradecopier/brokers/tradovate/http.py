@@ -2,8 +2,10 @@
 
 - HTTP 200 is not success: ``errorText``, ``failureReason`` (other than ``Success``) and
   ``violations`` are a business "no" → ``BrokerRejected`` with the broker's own words.
-- ``p-ticket`` + ``p-time`` (penalty, HTTP 200, not applied): waited out inline when short, then
-  the identical body is resent with the ticket; else ``BrokerBusy`` carrying the wait.
+- ``p-ticket`` + ``p-time`` (penalty, HTTP 200, not applied): waited out inline when short and the
+  caller's allowance accepts it (``brokers.base.may_wait_inline``: in the executor, ≤ 2 s and within
+  the invocation's remaining time), then the identical body is resent with the ticket; else
+  ``BrokerBusy`` carrying the wait (the executor defers the copy that long).
   ``p-captcha`` cannot be solved server-to-server: on login it is ``BrokerAccessDenied``.
 - 429 (empty body), 423, 5xx, timeouts → ``BrokerUnreachable`` (``brokers/http.classify``).
 - 401 (expired, revoked or unknown token) → the token is dropped, one login, the call once more.
@@ -20,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tradecopier.brokers import http as transport
-from tradecopier.brokers.base import BrokerAccessDenied, BrokerRejected
+from tradecopier.brokers.base import BrokerAccessDenied, BrokerRejected, may_wait_inline
 from tradecopier.brokers.http import BrokerBusy, HttpReply
 from tradecopier.brokers.tokens import Token, TokenCache
 
@@ -110,7 +112,7 @@ class TradovateHttp:
             value, seconds, captcha = ticket
             if captcha:
                 return reply  # the caller decides (login: access denied; else busy)
-            if seconds > self.max_inline_penalty_s:
+            if not may_wait_inline(seconds, self.max_inline_penalty_s):
                 raise BrokerBusy(f"{WHAT} {path}: penalty ticket", retry_after=seconds)
             self._sleep(seconds)
             if body is not None:
