@@ -121,3 +121,31 @@ def test_the_allowance_ends_with_its_block(monkeypatch: pytest.MonkeyPatch) -> N
     http, _, slept = _http(monkeypatch, _penalty(3), PLACED)
     http.exchange("GET", "order/list")
     assert slept == [3.0]
+
+
+def test_a_deferred_request_comes_back_with_its_ticket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy deferred on a penalty is resent, identical, with the ticket (§4.2): no new penalty."""
+    http, broker, slept = _http(monkeypatch, _penalty(5), PLACED, PLACED)
+    with pytest.raises(BrokerBusy):
+        http.exchange("POST", "order/placeorder", body={"orderQty": 2, "clOrdId": "c-1"})
+    assert http.exchange("POST", "order/placeorder", body={"orderQty": 2, "clOrdId": "c-1"}).body == PLACED
+    assert broker.sent[1]["body"] == {"orderQty": 2, "clOrdId": "c-1", "p-ticket": "T-1"}
+    http.exchange("POST", "order/placeorder", body={"orderQty": 2, "clOrdId": "c-1"})  # once only
+    assert broker.sent[2]["body"] == {"orderQty": 2, "clOrdId": "c-1"} and slept == []
+
+
+def test_a_ticket_is_not_sent_with_another_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    http, broker, _ = _http(monkeypatch, _penalty(5), PLACED, PLACED)
+    with pytest.raises(BrokerBusy):
+        http.exchange("POST", "order/placeorder", body={"orderQty": 2, "clOrdId": "c-1"})
+    http.exchange("POST", "order/placeorder", body={"orderQty": 1, "clOrdId": "c-2"})
+    http.exchange("GET", "order/list")
+    assert all("p-ticket" not in (s["body"] or {}) and "p-ticket" not in s["url"] for s in broker.sent[1:])
+
+
+def test_a_deferred_get_comes_back_with_its_ticket_as_a_parameter(monkeypatch: pytest.MonkeyPatch) -> None:
+    http, broker, _ = _http(monkeypatch, _penalty(5), [])
+    with pytest.raises(BrokerBusy):
+        http.exchange("GET", "orderVersion/list")
+    http.exchange("GET", "orderVersion/list")
+    assert broker.sent[1]["url"].endswith("orderVersion/list?p-ticket=T-1")
