@@ -3,6 +3,7 @@
     python -m bench                                   # full run: 200 events at 1, 10 and 50 followers
     python -m bench --events 5 --followers 1,2 --quick --out-dir /tmp/b   # what make test runs
     python -m bench --only imports,coldcopy,cost      # re-run some parts, merged into the last results
+    python -m bench --only e2e,brokers --followers 1,10   # the table per broker (paper, ProjectX, Tradovate)
 
 Parts run one after the other on a quiet machine: imports (fresh interpreters), own overhead (a child
 process with its own DynamoDB Local and moto), then the local stack (e2e and floor, interleaved).
@@ -65,12 +66,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--home", default=None, help="home mode start: GROUPSxFOLLOWERS to restore (default 10x10; quick 2x2)"
     )
+    p.add_argument(
+        "--broker-followers",
+        default=None,
+        help="follower counts of the e2e rows per fake broker (part brokers; default 1,10; quick 1)",
+    )
     p.add_argument("--profile", action="store_true", help="also write cProfile / -X importtime profiles")
     p.add_argument("--out-dir", type=Path, default=BENCH_DIR)
     args = p.parse_args(argv)
     args.followers = [
         int(x) for x in (args.followers or ("1,2" if args.quick else "1,10,50")).split(",") if x
     ]
+    args.broker_followers = tuple(
+        int(x) for x in (args.broker_followers or ("1" if args.quick else "1,10")).split(",") if x
+    )
     args.events = args.events if args.events is not None else (5 if args.quick else 200)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 5)
     args.overhead_events = args.overhead_events or (3 if args.quick else 100)
@@ -128,8 +137,22 @@ def run_child(module: str, extra: list[str]) -> dict[str, Any]:
         return result
 
 
+def _brokers_on(args: argparse.Namespace) -> bool:
+    """The per-broker figures (part ``brokers``) are left out of ``--quick`` unless asked for."""
+    return "brokers" not in args.skip and not (args.quick and "brokers" not in args.only)
+
+
+def _e2e_brokers(args: argparse.Namespace) -> tuple[str, ...]:
+    """The fake brokers the e2e part measures next to paper (``e2e_by_broker``)."""
+    if not _brokers_on(args):
+        return ()
+    from bench import brokers
+
+    return tuple(broker for broker in brokers.BROKERS if broker != "paper")
+
+
 def _run_brokers(args: argparse.Namespace, results: dict[str, Any], errors: dict[str, str]) -> None:
-    if "brokers" in args.skip or (args.quick and "brokers" not in args.only):
+    if not _brokers_on(args):
         return
     from bench import brokers
 
@@ -299,7 +322,15 @@ def main(argv: list[str] | None = None) -> int:
             from bench import e2e
 
             results.update(
-                e2e.run(args.followers, args.events, warmup=args.warmup, gap_s=args.gap_ms / 1000, log=_say)
+                e2e.run(
+                    args.followers,
+                    args.events,
+                    warmup=args.warmup,
+                    gap_s=args.gap_ms / 1000,
+                    log=_say,
+                    brokers=_e2e_brokers(args),
+                    broker_followers=args.broker_followers,
+                )
             )
         except Exception:
             errors["e2e"] = traceback.format_exc(limit=5)

@@ -18,6 +18,14 @@ handlers, no DynamoDB. Latency = the last poller's receipt − the moment ``Publ
 
 Events go one at a time (the next one ``gap`` after the previous one is done), floor and e2e
 interleaved event by event so that both see the same machine; a few warm-up events are dropped.
+
+**per broker** (``brokers``): after the paper rows, on the same stack, the same run with every
+follower on a fake real broker (``bench.fakebroker``: fake ProjectX, fake Tradovate, each served by
+a child process, NQ mapped to its front month): POST → ingest → … → executor → the adapter's HTTP
+calls to the fake → the copy recorded once the fake accepted the order (``updated_at``, as for
+paper). The first copies log in: they fall in the warm-up. Each broker row has its own interleaved
+floor, so e2e/floor compares across rows; ``e2e_by_broker.paper`` repeats the paper rows at the
+same follower counts.
 """
 
 from __future__ import annotations
@@ -223,7 +231,11 @@ def run(
     gap_s: float = 0.02,
     timeout_s: float = 30.0,
     log: Log | None = None,
+    brokers: tuple[str, ...] = (),
+    broker_followers: tuple[int, ...] = (1,),
 ) -> dict[str, Any]:
+    """``brokers``: the fake real brokers (``projectx``, ``tradovate``) to measure next to paper,
+    at ``broker_followers`` followers each (``e2e_by_broker``)."""
     from devstack.stack import LocalStack
 
     say: Log = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -252,6 +264,40 @@ def run(
         results: dict[int, PerN] = {}
         for n in followers:
             results[n] = _run_n(stack, api, ddb, table, signal, n, events, warmup, gap_s, timeout_s, say)
+        by_broker: dict[str, dict[int, PerN]] = {}
+        for broker in brokers:
+            from bench.fakebroker import fake_broker
+
+            with fake_broker(broker) as fake:
+                by_broker[broker] = {
+                    n: _run_n(stack, api, ddb, table, signal, n, events, warmup, gap_s, timeout_s, say, fake)
+                    for n in broker_followers
+                }
+    out = _summaries(results)
+    if brokers:
+        paper = {n: results[n] for n in broker_followers if n in results}
+        out["e2e_by_broker"] = {
+            broker: {f"n{n}": _broker_row(per) for n, per in rows.items()}
+            for broker, rows in {"paper": paper, **by_broker}.items()
+        }
+    out["e2e_seconds"] = round(time.monotonic() - started, 1)
+    return out
+
+
+def _broker_row(per: PerN) -> dict[str, Any]:
+    e2e, floor = summary(per.e2e_ms), summary(per.floor_ms)
+    return {
+        "e2e_ms": e2e,
+        "floor_ms": floor,
+        "e2e_over_floor": {q: round(e2e[q] / floor[q], 2) if floor[q] else None for q in e2e},
+        "events": len(per.e2e_ms),
+        "timeouts": per.timeouts,
+        "copy_statuses": per.statuses,
+        "executor_copy_latency_ms": summary(per.copy_latency_ms),
+    }
+
+
+def _summaries(results: dict[int, PerN]) -> dict[str, Any]:
     out: dict[str, Any] = {"e2e_ms": {}, "floor_ms": {}, "e2e_over_floor": {}, "e2e_detail": {}}
     for n, per in results.items():
         key = f"n{n}"
@@ -274,7 +320,6 @@ def run(
             },
             "stack_cpu_ms_per_copy": round(1000 * sum(per.cpu_s.values()) / max(1, len(per.e2e_ms) * n), 1),
         }
-    out["e2e_seconds"] = round(time.monotonic() - started, 1)
     return out
 
 
@@ -290,8 +335,9 @@ def _run_n(
     gap_s: float,
     timeout_s: float,
     say: Log,
+    fake: dict[str, Any] | None = None,
 ) -> PerN:
-
+    """``fake``: ``bench.fakebroker``'s ``{credentials, symbol}``: every follower on that broker."""
     tag = uuid.uuid4().hex[:6]
     t0 = time.monotonic()
     status, group = api.call(
@@ -300,12 +346,21 @@ def _run_n(
     assert status == 201, group
     group_id, token = group["group_id"], group["webhook_token"]
     for i in range(n):
-        status, body = api.call(
-            "POST", f"/groups/{group_id}/followers", {"account_id": f"F{n}-{tag}-{i:03d}"}
-        )
+        follower: dict[str, Any] = {"account_id": f"F{n}-{tag}-{i:03d}"}
+        if fake is not None:
+            status, body = api.call(
+                "PUT", f"/accounts/{follower['account_id']}/credentials", fake["credentials"]
+            )
+            assert status == 200, body
+            follower.update(broker=fake["credentials"]["broker"], symbol_map={"NQ": fake["symbol"]})
+        status, body = api.call("POST", f"/groups/{group_id}/followers", follower)
         assert status == 201, body
     floor = Floor(stack, n, wait_seconds=getattr(stack, "esm_wait_seconds", 2))
-    say(f"[bench] n={n}: {n} follower(s) provisioned, floor queues created: {time.monotonic() - t0:.1f} s")
+    on = "paper" if fake is None else fake["credentials"]["broker"]
+    say(
+        f"[bench] n={n} ({on}): {n} follower(s) provisioned, floor queues created: "
+        f"{time.monotonic() - t0:.1f} s"
+    )
 
     from bench import proctree
 

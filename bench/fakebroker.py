@@ -35,6 +35,7 @@ def _serve(broker: str) -> tuple[Any, dict[str, Any], str]:
     from devstack.brokers import tradovate
 
     tv = tradovate.FakeTradovate()
+    tv.user_limits = (1_000_000_000, None)  # as for ProjectX: not the broker's 5,000 requests an hour
     seeded = tradovate.seed_demo(tv)
     url = tv.start()
     symbol = str(tv.contract("NQ")["name"])

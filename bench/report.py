@@ -115,6 +115,7 @@ def markdown(results: dict[str, Any]) -> str:
             "local stack (Lambda workers, DynamoDB Local, moto, pollers) per copied order during the run.",
             "",
         ]
+    lines += _per_broker_lines(results)
     lines += ["## Own overhead, cold start, cost", "", "| figure | value |", "|---|---:|"]
     rows: list[tuple[str, Any]] = [
         ("ingest own CPU per accepted event (ms, median)", results.get("ingest_cpu_ms")),
@@ -187,6 +188,40 @@ def markdown(results: dict[str, Any]) -> str:
     if errors:
         lines += ["", "## Errors", ""] + [f"- {part}: {error}" for part, error in errors.items()]
     return "\n".join(lines) + "\n"
+
+
+def _per_broker_lines(results: dict[str, Any]) -> list[str]:
+    """The table "per broker": e2e on the local stack with the followers on each (fake) broker,
+    next to the executor's own CPU per copy on it (part ``brokers``), one row per broker and size."""
+    by_broker, executor = results.get("e2e_by_broker") or {}, results.get("brokers") or {}
+    if not by_broker:
+        return []
+    lines = [
+        "## Per broker: leader event POST → the follower's order accepted by its broker (local stack)",
+        "",
+        "| broker | followers | events | e2e p50 | e2e p99 | floor p50 | floor p99 | e2e/floor p50 "
+        "| executor own CPU per copy p50 | copies placed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for broker, rows in by_broker.items():
+        cpu = (executor.get(broker) or {}).get("executor_own_cpu_ms_per_copy", {}).get("p50")
+        for key, row in sorted(rows.items(), key=lambda item: int(item[0][1:])):
+            e, f = row["e2e_ms"], row["floor_ms"]
+            statuses = row.get("copy_statuses", {})
+            lines.append(
+                f"| {broker} | {key[1:]} | {row['events']} | {_fmt(e['p50'])} | {_fmt(e['p99'])} "
+                f"| {_fmt(f['p50'])} | {_fmt(f['p99'])} | {_fmt(row['e2e_over_floor'].get('p50'))} "
+                f"| {_fmt(cpu)} | {statuses.get('placed', 0)}/{sum(statuses.values())} |"
+            )
+    lines += [
+        "",
+        "Milliseconds. Same stack, same run as the latency table; ProjectX and Tradovate are the repo's "
+        "fakes (devstack/brokers), each in a process of its own on this machine: no network latency, "
+        "no broker-side queueing — a floor of what a real broker adds, not a forecast. Executor own CPU: "
+        "the part *brokers* (in-process overhead run; the adapter's HTTP client and JSON included).",
+        "",
+    ]
+    return lines
 
 
 def _import_rows(results: dict[str, Any]) -> list[tuple[str, Any]]:

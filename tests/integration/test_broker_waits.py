@@ -103,6 +103,26 @@ def test_a_tradovate_penalty_longer_than_inline_defers_the_copy(
     assert len(tv.fake_orders(fake_tradovate)) == 1 and pipeline.positions(tv.TV) == {symbol: 2}
 
 
+def test_a_tradovate_penalty_the_adapter_could_wait_but_the_executor_may_not_defers_the_copy(
+    pipeline: Pipeline, fake_tradovate: FakeTradovate
+) -> None:
+    """3 s is within the adapter's own limit (3 s) but past the executor's inline limit (2 s): the
+    executor's allowance holds the adapter to 2 s, so the copy is deferred, not slept inline."""
+    group_id, token, symbol = tv.setup_group(pipeline, fake_tradovate)
+    fake_tradovate.fail_next("order/placeorder", "penalty", p_time=3)
+    event = samples.market("E-1", "L-1", symbol=symbol)
+    assert pipeline.send(group_id, token, **event).status == 202
+    pipeline.deliver_once()  # before: the adapter slept 3 s here and placed it on attempt 1
+    copies = pipeline.copies(group_id, "E-1")
+    assert "status" not in copies[tv.TV] or copies[tv.TV]["status"] == "pending", copies[tv.TV]
+    assert "penalty ticket" in copies[tv.TV]["reason"], copies[tv.TV]
+    assert _hidden_for(pipeline, _queue_of(pipeline, tv.TV), 2.0)  # the queue's own timeout is 1 s
+    pipeline.deliver()
+    copies = pipeline.copies(group_id, "E-1")
+    assert copies[tv.TV]["status"] == "placed" and copies[tv.TV]["attempts"] == 2, copies[tv.TV]
+    assert len(tv.fake_orders(fake_tradovate)) == 1 and pipeline.positions(tv.TV) == {symbol: 2}
+
+
 def test_busy_past_the_last_attempt_locks_the_follower(pipeline: Pipeline, projectx: FakeProjectX) -> None:
     group_id, token, symbol = px.setup_group(pipeline, projectx)
     projectx.fail_next(px.PLACE, "rate_limit", retry_after=1, count=6)  # 3 attempts, each waits once

@@ -13,7 +13,9 @@ shares one signature per call; ``BROKER_CAPABILITIES`` says what each broker doe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -46,6 +48,33 @@ class BrokerUnreachable(BrokerError):
     ``p-time``), else None; the executor honours it (``logic/executor.py``)."""
 
     retry_after: float | None = None
+
+
+# --- how long an adapter may wait inline for a wait the broker asked for -------------------------
+# The executor sets the allowance around its broker calls (``Delivery.may_wait_inline``: short, and
+# within the Lambda invocation's remaining time), so an adapter that could wait out a broker's wait
+# and resend (Tradovate's p-ticket) does so only when the invocation can afford it; otherwise it
+# raises ``BrokerUnreachable`` with ``retry_after`` and the copy is deferred. Outside the executor
+# (connection checks, the listener) no allowance is set: the adapter's own limit alone applies.
+_inline_wait: ContextVar[Callable[[float], bool] | None] = ContextVar("inline_wait", default=None)
+
+
+def may_wait_inline(seconds: float, own_limit: float) -> bool:
+    """True when an adapter may sleep ``seconds`` now: within its own limit and the allowance."""
+    if not 0 <= seconds <= own_limit:
+        return False
+    allowance = _inline_wait.get()
+    return allowance is None or allowance(seconds)
+
+
+@contextmanager
+def inline_waits(allowance: Callable[[float], bool]) -> Iterator[None]:
+    """Adapter calls inside may wait inline only for what ``allowance(seconds)`` accepts."""
+    token = _inline_wait.set(allowance)
+    try:
+        yield
+    finally:
+        _inline_wait.reset(token)
 
 
 class BrokerAccessDenied(BrokerError):

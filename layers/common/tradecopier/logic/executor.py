@@ -20,6 +20,7 @@ from tradecopier.brokers.base import (
     BrokerOrder,
     BrokerRejected,
     BrokerUnreachable,
+    inline_waits,
 )
 from tradecopier.clock import Clock, utc_now
 from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal, CopyInputs
@@ -280,16 +281,19 @@ def _act_honouring_wait(
     delivery: Delivery, inputs: CopyInputs, open_broker: BrokerOpener, clock: Clock
 ) -> Outcome:
     """``_decide_and_act``; when the broker asks for a short wait the invocation can afford, the
-    wait is slept once and the copy tried again (a second "wait" goes to SQS like any other)."""
-    try:
+    wait is slept once and the copy tried again (a second "wait" goes to SQS like any other).
+    An adapter that waits out a broker's wait itself (Tradovate's p-ticket) is held to the same
+    allowance (``inline_waits``): a longer wait comes back here as ``retry_after`` and is deferred."""
+    with inline_waits(delivery.may_wait_inline):
+        try:
+            return _decide_and_act(delivery, inputs, open_broker, clock)
+        except BrokerUnreachable as busy:
+            wait = busy.retry_after
+            if wait is None or not delivery.may_wait_inline(wait):
+                raise
+            logger.info("broker asked to wait; waiting once", extra={"wait_s": wait, "reason": busy.reason})
+            delivery.sleep(wait)
         return _decide_and_act(delivery, inputs, open_broker, clock)
-    except BrokerUnreachable as busy:
-        wait = busy.retry_after
-        if wait is None or not delivery.may_wait_inline(wait):
-            raise
-        logger.info("broker asked to wait; waiting once", extra={"wait_s": wait, "reason": busy.reason})
-        delivery.sleep(wait)
-    return _decide_and_act(delivery, inputs, open_broker, clock)
 
 
 def _decide_and_act(

@@ -2,8 +2,12 @@
 
 - HTTP 200 is not success: ``errorText``, ``failureReason`` (other than ``Success``) and
   ``violations`` are a business "no" → ``BrokerRejected`` with the broker's own words.
-- ``p-ticket`` + ``p-time`` (penalty, HTTP 200, not applied): waited out inline when short, then
-  the identical body is resent with the ticket; else ``BrokerBusy`` carrying the wait.
+- ``p-ticket`` + ``p-time`` (penalty, HTTP 200, not applied): waited out inline when short and the
+  caller's allowance accepts it (``brokers.base.may_wait_inline``: in the executor, ≤ 2 s and within
+  the invocation's remaining time), then the identical body is resent with the ticket; else
+  ``BrokerBusy`` carrying the wait (the executor defers the copy that long); the ticket is kept
+  and sent with the identical request when it comes back, so the returning copy is not penalised
+  again.
   ``p-captcha`` cannot be solved server-to-server: on login it is ``BrokerAccessDenied``.
 - 429 (empty body), 423, 5xx, timeouts → ``BrokerUnreachable`` (``brokers/http.classify``).
 - 401 (expired, revoked or unknown token) → the token is dropped, one login, the call once more.
@@ -13,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,11 +25,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tradecopier.brokers import http as transport
-from tradecopier.brokers.base import BrokerAccessDenied, BrokerRejected
+from tradecopier.brokers.base import BrokerAccessDenied, BrokerRejected, may_wait_inline
 from tradecopier.brokers.http import BrokerBusy, HttpReply
 from tradecopier.brokers.tokens import Token, TokenCache
 
 WHAT = "tradovate"
+MAX_HELD_TICKETS = 64
 
 
 class TokenRefused(Exception):
@@ -71,6 +77,17 @@ def raise_for(reply: HttpReply, path: str) -> None:
         raise BrokerRejected(words)
 
 
+def _with_ticket(ticket: str, body: Any, params: dict[str, Any] | None) -> tuple[Any, dict[str, Any] | None]:
+    """§4.2: the identical body plus the ticket (a GET: the ticket as a query parameter)."""
+    if body is not None:
+        return {**body, "p-ticket": ticket}, params
+    return body, {**(params or {}), "p-ticket": ticket}
+
+
+def _request_key(method: str, path: str, body: Any, params: dict[str, Any] | None) -> str:
+    return json.dumps([method, path, body, params], sort_keys=True, default=str)
+
+
 class TradovateHttp:
     """Calls against one REST base as one user (the token is shared through ``tokens``)."""
 
@@ -86,6 +103,9 @@ class TradovateHttp:
         self.tokens = tokens
         self.max_inline_penalty_s = max_inline_penalty_s
         self._sleep = sleep
+        # A penalty not waited out here (the copy was deferred): its ticket, kept for the identical
+        # request when it comes back (§4.2: after p-time, the identical body plus the ticket).
+        self._held_tickets: dict[str, str] = {}
 
     def exchange(
         self,
@@ -97,6 +117,10 @@ class TradovateHttp:
         token: Token | None = None,
     ) -> HttpReply:
         """One request, penalties waited out (or raised); no other classification."""
+        request_key = _request_key(method, path, body, params)
+        held = self._held_tickets.pop(request_key, None)
+        if held is not None:  # the identical request was deferred on a penalty: resend its ticket
+            body, params = _with_ticket(held, body, params)
         while True:
             url = f"{self.base_url}/{path}"
             if params:
@@ -110,13 +134,13 @@ class TradovateHttp:
             value, seconds, captcha = ticket
             if captcha:
                 return reply  # the caller decides (login: access denied; else busy)
-            if seconds > self.max_inline_penalty_s:
+            if not may_wait_inline(seconds, self.max_inline_penalty_s):
+                if len(self._held_tickets) >= MAX_HELD_TICKETS:  # requests that never came back
+                    self._held_tickets.pop(next(iter(self._held_tickets)))
+                self._held_tickets[request_key] = value
                 raise BrokerBusy(f"{WHAT} {path}: penalty ticket", retry_after=seconds)
             self._sleep(seconds)
-            if body is not None:
-                body = {**body, "p-ticket": value}  # §4.2: the identical body plus the ticket
-            else:
-                params = {**(params or {}), "p-ticket": value}
+            body, params = _with_ticket(value, body, params)
 
     def call(
         self,
