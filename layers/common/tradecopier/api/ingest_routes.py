@@ -55,6 +55,7 @@ def post_event(group_id: str, body: Annotated[LeaderEventBody, Body()]) -> Respo
         store=services.store,
         publisher=services.publisher,
         clock=services.clock,
+        groups=services.groups,
     )
     status = 202 if result.status == "accepted" else 200
     answer = EventAccepted(event_id=result.event_id, status=result.status)
