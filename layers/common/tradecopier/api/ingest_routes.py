@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel
 
-from tradecopier.api.schemas import EventAccepted, LeaderEventBody, error_responses
+from tradecopier.api.ingest_schemas import EventAccepted, LeaderEventBody, error_responses
 from tradecopier.domain.events import LeaderEvent
 from tradecopier.logic.ingest import ingest_event
 from tradecopier.logic.services import ingest_services
