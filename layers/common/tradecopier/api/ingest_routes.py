@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel
 
-from tradecopier.api.schemas import EventAccepted, LeaderEventBody, error_responses
+from tradecopier.api.ingest_schemas import EventAccepted, LeaderEventBody, error_responses
 from tradecopier.domain.events import LeaderEvent
 from tradecopier.logic.ingest import ingest_event
 from tradecopier.logic.services import ingest_services
@@ -55,6 +55,7 @@ def post_event(group_id: str, body: Annotated[LeaderEventBody, Body()]) -> Respo
         store=services.store,
         publisher=services.publisher,
         clock=services.clock,
+        groups=services.groups,
     )
     status = 202 if result.status == "accepted" else 200
     answer = EventAccepted(event_id=result.event_id, status=result.status)

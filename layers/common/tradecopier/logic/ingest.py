@@ -2,6 +2,9 @@
 
 parse → authorise → record → publish. One DynamoDB write per accepted event (no copy items: each
 copy is ``pending`` until the executor writes it), and one SNS publish per topic shard of the group.
+Warm, the group comes from the container's ``GroupCache`` and the write is one transaction that
+also checks the group's version: two sequential AWS calls (TransactWriteItems, Publish) before
+the answer; a changed group costs one re-read (Query) and the write again.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from datetime import timedelta
 from typing import Literal
 
 from tradecopier.clock import Clock, utc_now
-from tradecopier.dal.copier import CopierStore, EventExists, GroupItem
+from tradecopier.dal.copier import CopierStore, EventExists, GroupChanged, GroupItem
 from tradecopier.domain.errors import NotFound, PublishFailed, Unauthorized
 from tradecopier.domain.events import AcceptedEvent, LeaderEvent
 from tradecopier.domain.leader_position import leader_update
 from tradecopier.fanout.publish import Publisher, PublishError
+from tradecopier.logic.group_cache import GroupCache
 from tradecopier.logic.tokens import token_matches
 from tradecopier.observability import MetricName, count, logger
 
@@ -52,14 +56,41 @@ def ingest_event(
     store: CopierStore,
     publisher: Publisher,
     clock: Clock = utc_now,
+    groups: GroupCache | None = None,
 ) -> IngestResult:
+    """Authorise and accept a webhook event. ``groups``: the container's cache (warm: no read
+    before the write); without one, the group is read for every event."""
     logger.set_correlation_id(event.event_id)
+    cache = groups if groups is not None else GroupCache(0)
+    group = _authorised_group(group_id, token, store, cache)
+    try:
+        return accept_event(group, event, store=store, publisher=publisher, clock=clock, guarded=True)
+    except GroupChanged:
+        cache.forget(group_id)
+    # The group changed since it was read (a follower added or removed, the token rotated, the
+    # group deleted): nothing was written; decide again on a fresh read, once.
+    group = _authorised_group(group_id, token, store, cache)
+    try:
+        return accept_event(group, event, store=store, publisher=publisher, clock=clock, guarded=True)
+    except GroupChanged as error:
+        cache.forget(group_id)
+        raise PublishFailed("the group changed while the event was being accepted; retry it") from error
+
+
+def _authorised_group(group_id: str, token: str | None, store: CopierStore, cache: GroupCache) -> GroupItem:
+    """The group ``token`` is valid for: the cached one if the token matches it (the write checks
+    it is still current), else a fresh read (the token may be a newly rotated one)."""
+    cached = cache.get(group_id)
+    if cached is not None and token_matches(token, cached.token_hash):
+        return cached
     group = store.get_group(group_id)
     if group is None:
+        cache.forget(group_id)
         raise NotFound(f"group {group_id} does not exist")
+    cache.put(group)
     if not token_matches(token, group.token_hash):
         raise Unauthorized("the webhook token is missing or wrong")
-    return accept_event(group, event, store=store, publisher=publisher, clock=clock)
+    return group
 
 
 def accept_event(
@@ -69,14 +100,19 @@ def accept_event(
     store: CopierStore,
     publisher: Publisher,
     clock: Clock = utc_now,
+    guarded: bool = False,
 ) -> IngestResult:
     """Record ``event`` with a pending copy per follower and publish it: the acceptance both the
-    webhook route (after its token check) and the leader listener (trusted by its IAM role) use."""
+    webhook route (after its token check) and the leader listener (trusted by its IAM role) use.
+
+    ``guarded``: the record is written only while the group is still at the version ``group`` was
+    read at (GroupChanged otherwise, nothing written): the webhook route's group may come from its
+    cache. The listener reads the group right before each event and writes unguarded."""
     group_id = group.group.group_id
     accepted = AcceptedEvent(group_id=group_id, received_at=clock(), event=event)
     followers = [follower.account_id for follower in group.provisioned_followers]
     try:
-        store.put_event(accepted, followers)
+        store.put_event(accepted, followers, group.version if guarded else None)
     except EventExists as duplicate:
         stored = duplicate.stored
         if stored and stored.copies and accepted.received_at - stored.accepted.received_at < SNS_DEDUP_WINDOW:

@@ -20,6 +20,7 @@ from tradecopier.settings import AdminSettings, ExecutorSettings, IngestSettings
 if TYPE_CHECKING:
     from tradecopier.fanout.followers import FollowerQueues
     from tradecopier.fanout.topics import GroupTopics
+    from tradecopier.logic.group_cache import GroupCache
 
 S = TypeVar("S", bound=Settings)
 
@@ -30,6 +31,13 @@ class Services(Generic[S]):
     store: CopierStore
     publisher: Publisher
     clock: Clock = utc_now  # the one clock: the store and the logic stamp records with it
+
+    @cached_property
+    def groups(self) -> GroupCache:
+        """Ingest's memory of the groups it served (safe when stale: ``logic.group_cache``)."""
+        from tradecopier.logic.group_cache import GroupCache
+
+        return GroupCache()
 
     @classmethod
     def build(cls, settings: S) -> Self:

@@ -1,7 +1,7 @@
 """The copier table's data layer (see ``keys`` for the table design), behind ``CopierStore``."""
 
 from tradecopier.dal.copier.copy_inputs import CopyInputs
-from tradecopier.dal.copier.errors import CopyAlreadyFinal, EventExists, ItemExists, ItemMissing
+from tradecopier.dal.copier.errors import CopyAlreadyFinal, EventExists, GroupChanged, ItemExists, ItemMissing
 from tradecopier.dal.copier.events import StoredEvent
 from tradecopier.dal.copier.followers import FollowerItem
 from tradecopier.dal.copier.groups import GroupItem
@@ -13,6 +13,7 @@ __all__ = [
     "CopyInputs",
     "EventExists",
     "FollowerItem",
+    "GroupChanged",
     "GroupItem",
     "ItemExists",
     "ItemMissing",

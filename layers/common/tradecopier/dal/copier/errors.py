@@ -24,6 +24,11 @@ class EventExists(ItemExists):
         self.stored = stored
 
 
+class GroupChanged(Exception):
+    """The group is no longer at the version the caller read (changed or deleted since): nothing
+    was written; read the group again."""
+
+
 class ItemMissing(Exception):
     """A conditional update found no item to update."""
 
@@ -32,4 +37,4 @@ class CopyAlreadyFinal(Exception):
     """The copy record was already final: this delivery is a duplicate."""
 
 
-__all__ = ["CopyAlreadyFinal", "EventExists", "ItemExists", "ItemMissing"]
+__all__ = ["CopyAlreadyFinal", "EventExists", "GroupChanged", "ItemExists", "ItemMissing"]

@@ -11,7 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tradecopier.dal.copier.errors import EventExists
+from tradecopier import aws
+from tradecopier.dal.copier.errors import EventExists, GroupChanged
 from tradecopier.dal.copier.keys import (
     INDEX,
     copy_key,
@@ -22,6 +23,7 @@ from tradecopier.dal.copier.keys import (
     iso,
 )
 from tradecopier.dal.copier.table import TableAccess, is_condition_failure
+from tradecopier.dal.copier.versions import version_check
 from tradecopier.dal.dynamodb import from_item, to_item
 from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.events import AcceptedEvent
@@ -60,14 +62,59 @@ def _stored_event_from(values: dict[str, Any], copy_items: Iterable[dict[str, An
     return StoredEvent(accepted=accepted, copies=sorted(copies.values(), key=lambda copy: copy.account_id))
 
 
+def _put_event_error(error: ClientError) -> Exception:
+    """What a failed event put means: GroupChanged (the group check failed, or a concurrent change
+    of the group conflicted), EventExists (the event was there), else the error itself."""
+    if is_condition_failure(error):
+        old: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
+        return EventExists(_stored_event_from(from_item(old)) if old else None)
+    if aws.error_code(error) != "TransactionCanceledException":
+        return error
+    reasons = error.response.get("CancellationReasons", [])
+    codes = [reason.get("Code", "None") for reason in reasons]
+    if "TransactionConflict" in codes or codes[1:2] == ["ConditionalCheckFailed"]:
+        return GroupChanged()
+    if codes[0] == "ConditionalCheckFailed":
+        stored: dict[str, Any] | None = reasons[0].get("Item")  # type: ignore[assignment]
+        return EventExists(_stored_event_from(from_item(stored)) if stored else None)
+    return error
+
+
 class EventStore(TableAccess):
-    def put_event(self, accepted: AcceptedEvent, follower_ids: Iterable[str]) -> None:
+    def put_event(
+        self, accepted: AcceptedEvent, follower_ids: Iterable[str], group_version: int | None = None
+    ) -> None:
         """Records an accepted event and the followers it is for (each copy ``pending`` until the
         executor writes its copy item). Idempotent on event_id: raises EventExists carrying the
-        stored event if it was accepted before."""
+        stored event if it was accepted before.
+
+        With ``group_version`` (the version of the group the followers were read from), one
+        transaction: the put and a check that the group is still at that version; raises
+        GroupChanged, writing nothing, when it is not (changed or deleted since it was read).
+        """
+        item = self._event_item(accepted, follower_ids)
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        try:
+            if group_version is None:
+                self._client.put_item(**put)
+            else:
+                check = version_check(self._table, accepted.group_id, group_version)
+                self._client.transact_write_items(TransactItems=[{"Put": put}, check])  # type: ignore[typeddict-item]
+        except ClientError as error:
+            meaning = _put_event_error(error)
+            if meaning is error:
+                raise
+            raise meaning from error
+
+    def _event_item(self, accepted: AcceptedEvent, follower_ids: Iterable[str]) -> dict[str, Any]:
         event = accepted.event
         received = iso(accepted.received_at)
-        item = {
+        return {
             **event_key(accepted.group_id, event.event_id),
             **to_item(
                 {
@@ -83,18 +130,6 @@ class EventStore(TableAccess):
                 }
             ),
         }
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                old: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
-                raise EventExists(_stored_event_from(from_item(old)) if old else None) from error
-            raise
 
     def delete_event(self, group_id: str, event_id: str) -> None:
         self._client.delete_item(TableName=self._table, Key=event_key(group_id, event_id))

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
 from tradecopier.dal.copier.claims import claim_item
 from tradecopier.dal.copier.errors import ItemMissing
-from tradecopier.dal.copier.keys import claim_key, follower_key, group_key, iso, queue_key
+from tradecopier.dal.copier.keys import claim_key, follower_key, iso, queue_key
 from tradecopier.dal.copier.queues import queue_item
 from tradecopier.dal.copier.table import TableAccess, is_condition_failure
+from tradecopier.dal.copier.versions import version_bump
 from tradecopier.dal.dynamodb import from_item, to_attr, to_item
 from tradecopier.domain.accounts import ConnectionState, Follower
 from tradecopier.domain.enums import AccountRole, FollowerState
@@ -128,20 +129,16 @@ class FollowerStore(TableAccess):
                 }
             ),
         }
-        group_exists = {
-            "ConditionCheck": {
-                "TableName": self._table,
-                "Key": group_key(group_id),
-                "ConditionExpression": "attribute_exists(pk)",
-            }
-        }
         claim = claim_item(follower.account_id, group_id, AccountRole.FOLLOWER)
-        self._transact_create([claim, item], extra=[group_exists])
+        # The group's version bump is also the check that the group exists.
+        bump = cast(dict[str, Any], version_bump(self._table, group_id))
+        self._transact_create([claim, item], extra=[bump])
 
     def mark_provisioned(
         self, group_id: str, account_id: str, queue_name: str, resources: dict[str, str]
     ) -> None:
-        """Records the follower's queue and subscription; from now on ingest sends it copies."""
+        """Records the follower's queue and subscription; from now on ingest sends it copies (the
+        group's version bump in the same transaction makes an ingest that cached the group re-read it)."""
         self._client.transact_write_items(
             TransactItems=[
                 {
@@ -157,6 +154,7 @@ class FollowerStore(TableAccess):
                     }
                 },
                 {"Put": {"TableName": self._table, "Item": queue_item(queue_name, group_id, account_id)}},
+                version_bump(self._table, group_id),
             ]
         )
 
@@ -263,11 +261,13 @@ class FollowerStore(TableAccess):
         )
 
     def delete_follower(self, group_id: str, account_id: str, queue_name: str) -> None:
-        """Deletes the follower item, its queue-owner item and releases the account claim."""
+        """Deletes the follower item, its queue-owner item and releases the account claim; bumps the
+        group's version (ingest stops listing the follower with the next event)."""
         self._client.transact_write_items(
             TransactItems=[
                 {"Delete": {"TableName": self._table, "Key": follower_key(group_id, account_id)}},
                 {"Delete": {"TableName": self._table, "Key": claim_key(account_id)}},
                 {"Delete": {"TableName": self._table, "Key": queue_key(queue_name)}},
+                version_bump(self._table, group_id),
             ]
         )

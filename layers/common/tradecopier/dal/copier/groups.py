@@ -1,5 +1,10 @@
 """Groups: ``GROUP#{group_id}`` / ``META`` (listed through ``gsi1`` under ``GROUPS``), read together
-with the group's follower items in one strongly consistent Query."""
+with the group's follower items in one strongly consistent Query.
+
+``version`` on the group item counts the changes to what ingest reads from the group (its token
+hash, its topics, which followers are provisioned): every such write bumps it in the same request
+(``version_bump``), so ingest can keep the group in memory and accept an event only while the
+version it read is still the stored one (``EventStore.put_event``'s ``group_version``)."""
 
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ class GroupItem:
     token_hash: str
     topic_arns: list[str]
     followers: list[FollowerItem]
+    version: int = 0  # see the module docstring; a group stored without one is at 0
 
     @property
     def provisioned_followers(self) -> list[Follower]:
@@ -53,7 +59,13 @@ def _group_item_from(meta: dict[str, Any], followers: list[FollowerItem]) -> Gro
         followers=[item.follower for item in followers],
         created_at=datetime.fromisoformat(meta["created_at"]),
     )
-    return GroupItem(group, str(meta["token_hash"]), list(meta.get("topic_arns", [])), followers)
+    return GroupItem(
+        group,
+        str(meta["token_hash"]),
+        list(meta.get("topic_arns", [])),
+        followers,
+        int(meta.get("version", 0)),
+    )
 
 
 class GroupStore(TableAccess):
@@ -133,9 +145,9 @@ class GroupStore(TableAccess):
         self._client.update_item(
             TableName=self._table,
             Key=group_key(group_id),
-            UpdateExpression="SET topic_arns = :arns",
+            UpdateExpression="SET topic_arns = :arns ADD version :one",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":arns": to_attr(topic_arns)},
+            ExpressionAttributeValues={":arns": to_attr(topic_arns), ":one": {"N": "1"}},
         )
 
     def set_token_hash(self, group_id: str, token_hash: str) -> None:
@@ -143,9 +155,9 @@ class GroupStore(TableAccess):
             self._client.update_item(
                 TableName=self._table,
                 Key=group_key(group_id),
-                UpdateExpression="SET token_hash = :hash",
+                UpdateExpression="SET token_hash = :hash ADD version :one",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":hash": {"S": token_hash}},
+                ExpressionAttributeValues={":hash": {"S": token_hash}, ":one": {"N": "1"}},
             )
         except ClientError as error:
             if is_condition_failure(error):

@@ -21,17 +21,27 @@ Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gs
 Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - create group: one transaction, leader claim (``attribute_not_exists``) + group item. [groups]
 - get group with followers: one strongly consistent Query on ``GROUP#{gid}``. [groups]
+- group version: ``version`` on the group item, bumped (``ADD version 1``) in the same request by
+  every write that changes what ingest reads from the group: the token hash, the topic ARNs, a
+  follower's creation, provisioning and deletion. Ingest keeps the group in memory and accepts an
+  event only while the version is unchanged (below); follower settings, locks, risk and sync
+  state do not bump it (ingest does not read them; the executor reads them itself). [versions]
 - list groups: Query ``gsi1`` on ``GROUPS``. [groups]
-- add follower: one transaction, follower claim (``attribute_not_exists``) + follower item + a
-  condition check that the group exists. The claim is what makes "an account belongs to at most
-  one group, and a leader is never a follower" race-proof: two requests cannot both create it.
+- add follower: one transaction, follower claim (``attribute_not_exists``) + follower item + the
+  group's version bump (conditional on the group existing). The claim is what makes "an account
+  belongs to at most one group, and a leader is never a follower" race-proof: two requests cannot
+  both create it.
   [followers, claims]
 - mark provisioned: one transaction, the follower's ``provisioned`` flag + the queue-owner item
-  (read by the executor to map a queue to its follower). [followers, queues]
+  (read by the executor to map a queue to its follower) + the group's version bump. [followers,
+  queues]
 - lock / unlock: conditional UpdateItem on the follower item. [followers]
-- accept event: one conditional PutItem of the event item with the list of its ``followers``
-  (``attribute_not_exists`` = idempotency on ``event_id``; the existing item comes back on conflict,
-  decoded, in ``EventExists``). No copy item is written: a follower of the list without one is
+- accept event: one TransactWriteItems (ingest) of the event item with the list of its
+  ``followers`` (``attribute_not_exists`` = idempotency on ``event_id``; the existing item comes
+  back on conflict, decoded, in ``EventExists``) and a ConditionCheck that the group item is still
+  at the version the followers were read at (else ``GroupChanged``, nothing written: ingest reads
+  the group again). The leader listener, which reads the group right before, writes the same item
+  with a plain conditional PutItem. No copy item is written: a follower of the list without one is
   ``pending``. The event item is written once and never rewritten, so its size and write units do
   not depend on what the copies do. [events]
 - executor load: one strongly consistent BatchGetItem of five items: follower (lock and risk
