@@ -441,18 +441,13 @@ def _one_event(
 
 
 def _copies(ddb: Any, table: str, group_id: str, event_id: str) -> list[dict[str, Any]] | None:
-    """Each follower's copy of the event (one Query of its partition: the event item names the
-    followers, a copy item each that the executor wrote; none yet is pending)."""
-    items = ddb.query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"EVENT#{group_id}#{event_id}"}},
-        ConsistentRead=True,
-    )["Items"]
-    event = next((item for item in items if item["sk"]["S"] == "EVENT"), None)
+    """Each follower's copy of the event (``bench.copyitems``: the event item names the followers,
+    a copy record each that the executor wrote; none yet is pending)."""
+    from bench.copyitems import event_copy_items
+
+    event, recorded = event_copy_items(ddb, table, group_id, event_id)
     if event is None:
         return None
-    recorded = {item["sk"]["S"].removeprefix("COPY#"): item for item in items if item is not event}
     out = []
     for follower in event.get("followers", {}).get("L", []):
         fields = recorded.get(follower["S"], {"status": {"S": "pending"}})

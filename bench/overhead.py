@@ -422,30 +422,24 @@ def _result(
     copies: int,
 ) -> dict[str, Any]:
     from bench.awscalls import dynamodb_item_bytes
+    from bench.copyitems import event_copy_items
     from bench.stats import mean, median, summary
 
     # Every copy must be placed, or the per-copy figures would describe something else.
     statuses: dict[str, int] = {}
     event_bytes: list[int] = []
     copy_bytes: list[int] = []
+    link: dict[str, Any] = {}
     for event_id in event_ids:
-        items = ddb.query(
-            TableName=tables["CopierTable"],
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"EVENT#{group_id}#{event_id}"}},
-            ConsistentRead=True,
-        )["Items"]
-        for item in items:
-            if item["sk"]["S"] == "EVENT":
-                event_bytes.append(dynamodb_item_bytes(item))
-                continue
+        event, recorded = event_copy_items(ddb, tables["CopierTable"], group_id, event_id)
+        if event is not None:
+            event_bytes.append(dynamodb_item_bytes(event))
+        for item in recorded.values():
             copy_bytes.append(dynamodb_item_bytes(item))
             status = item["status"]["S"]
             statuses[status] = statuses.get(status, 0) + 1
-    link = ddb.get_item(
-        TableName=tables["CopierTable"],
-        Key={"pk": {"S": f"LINK#{group_id}#o-{event_ids[-1]}"}, "sk": {"S": "FOLLOWER#F-000"}},
-    ).get("Item", {})
+            if "link_broker_order_id" in item:
+                link = item  # a placed copy is its order link item (data layer v2)
     group_items = ddb.query(
         TableName=tables["CopierTable"],
         KeyConditionExpression="pk = :pk",

@@ -303,7 +303,7 @@ def test_dynamodb_throttling_within_the_client_retries_is_invisible(
     faults = [
         DynamoFaults(_faulty_request(pipeline_env.copier, "BatchGetItem"), times),
         DynamoFaults(_faulty_request(pipeline_env.paper, "TransactWriteItems"), times, "ThrottlingException"),
-        # Data layer v2: the copy record is a conditional PutItem (as is the order link before it).
+        # Data layer v2: the copy record is one conditional PutItem (a placed copy's is its order link item).
         DynamoFaults(_faulty_request(pipeline_env.copier, "PutItem"), times),
     ]
     assert pipeline.send(group_id, token, **market("E-1")).status == 202
@@ -327,7 +327,7 @@ def test_dynamodb_throttling_within_the_client_retries_is_invisible(
     [
         ("copier", "BatchGetItem", "load: the executor's consistent read"),
         ("paper", "TransactWriteItems", "broker: the paper broker's order write"),
-        ("copier", "PutItem", "record: the order link and copy record, after the broker placed the order"),
+        ("copier", "PutItem", "record: the copy record (the order link item), after the broker placed the order"),
     ],
     ids=["load", "broker", "record"],
 )

@@ -23,7 +23,7 @@ from tradecopier.brokers.base import (
     inline_waits,
 )
 from tradecopier.clock import Clock, utc_now
-from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal, CopyInputs
+from tradecopier.dal.copier import CopierStore, CopyAlreadyFinal, CopyInputs, copy_order_id
 from tradecopier.domain.accounts import ConnectionState, ConnectionStatus, Follower
 from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.decide import (
@@ -158,8 +158,9 @@ def copy_event(
     follower = inputs.follower
     try:
         outcome = _act_honouring_wait(delivery, inputs, open_broker, clock)
-        if outcome.new_links:
-            store.put_links(list(outcome.new_links), clock())
+        separate = _links_apart(delivery.accepted, outcome.new_links)[1]
+        if separate:  # before the record: a crash between the two redoes the copy, never loses a link
+            store.write_links(separate, clock())
     except BrokerAccessDenied as denied:
         _alert_if_lost(store, delivery, follower, denied_status(denied), denied.reason, clock)
         return lock_out(denied, delivery, store, clock, real_broker=_is_real(follower))
@@ -601,21 +602,40 @@ def lock_out(
     return _record(delivery, Outcome(CopyStatus.FAILED, reason=f"{reason}; follower locked"), store, clock)
 
 
+def _links_apart(
+    accepted: AcceptedEvent, links: tuple[OrderLink, ...]
+) -> tuple[OrderLink | None, list[OrderLink]]:
+    """The link the copy record carries (an ``order.placed``'s entry: its record is the link item,
+    so record and link are one write) and the links written apart (bracket legs, a modify's
+    replaced order, an entry copied from a fill)."""
+    order_id = copy_order_id(accepted)
+    carried = next((x for x in links if x.leader_order_id == order_id and x.leg is None), None)
+    return carried, [link for link in links if link is not carried]
+
+
 def _write_record(
-    store: CopierStore, delivery: Delivery, record: CopyRecord, change: risk.RiskChange | None
+    store: CopierStore,
+    delivery: Delivery,
+    record: CopyRecord,
+    change: risk.RiskChange | None,
+    link: OrderLink | None = None,
 ) -> None:
-    """One UpdateItem for a follower without rules (or whose state did not change); with a new risk
-    state, one transaction of the copy record and the state (and the breach's liquidate_only)."""
+    """One PutItem for a follower without rules (or whose state did not change); with a new risk
+    state, one transaction of the copy record and the state (and the breach's liquidate_only).
+    The record of an ``order.placed`` is its order's link item, carrying ``link``."""
     event_id = delivery.accepted.event.event_id
+    order_id = copy_order_id(delivery.accepted)
     if change is None:
-        store.record_copy(delivery.group_id, event_id, record)
+        store.record_copy(delivery.group_id, event_id, record, order_id=order_id, link=link)
         return
     breach = None
     state = change.state
     if change.breach is not None:
         breach = (change.breach.reason, change.breach.locked_until)
         state = state.model_copy(update={"liquidation_id": event_id})
-    moved = store.record_copy_with_risk(delivery.group_id, event_id, record, state, breach, change.read)
+    moved = store.record_copy_with_risk(
+        delivery.group_id, event_id, record, state, breach, change.read, order_id=order_id, link=link
+    )
     if not moved:
         # Rules removed, no longer active, or the scheduler wrote the state since it was read (a
         # session start): the copy stands, its count is dropped rather than overwrite the new
@@ -643,7 +663,8 @@ def alert_locked(delivery: Delivery, store: CopierStore, reason: str, clock: Clo
 
 def _record_quietly(store: CopierStore, delivery: Delivery, record: CopyRecord) -> None:
     try:
-        store.record_copy(delivery.group_id, delivery.accepted.event.event_id, record)
+        event_id = delivery.accepted.event.event_id
+        store.record_copy(delivery.group_id, event_id, record, order_id=copy_order_id(delivery.accepted))
     except Exception:  # the retry matters more than this progress note
         logger.exception("could not note the failed attempt")
 
@@ -664,7 +685,9 @@ def _record(delivery: Delivery, outcome: Outcome, store: CopierStore, clock: Clo
         updated_at=moment,
     )
     try:
-        _write_record(store, delivery, record, outcome.risk)
+        _write_record(
+            store, delivery, record, outcome.risk, _links_apart(delivery.accepted, outcome.new_links)[0]
+        )
     except CopyAlreadyFinal:
         logger.info("copy was recorded by an earlier delivery")
         return None

@@ -1,5 +1,6 @@
 """The copier table's data layer (see ``keys`` for the table design), behind ``CopierStore``."""
 
+from tradecopier.dal.copier.copies import copy_order_id
 from tradecopier.dal.copier.copy_inputs import CopyInputs
 from tradecopier.dal.copier.errors import CopyAlreadyFinal, EventExists, GroupChanged, ItemExists, ItemMissing
 from tradecopier.dal.copier.events import StoredEvent
@@ -18,4 +19,5 @@ __all__ = [
     "ItemExists",
     "ItemMissing",
     "StoredEvent",
+    "copy_order_id",
 ]

@@ -1,6 +1,8 @@
 """The executor's load: follower (with its risk state), claim, the event's follower list, the copy
-item and the order link of one copy, in one strongly consistent BatchGetItem across five item
-types."""
+record and the order link of one copy, in one strongly consistent BatchGetItem across five item
+types. For an ``order.placed`` the link item is where its copy record is (``copies``): the item
+read at the link key is then this copy's record (when it names this event) as well as the link a
+modify or cancel of that order reads."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradecopier.dal.copier.claims import claim_from
-from tradecopier.dal.copier.events import COPY_FIELDS, copy_from
+from tradecopier.dal.copier.events import COPY_FIELDS, recorded_copies
 from tradecopier.dal.copier.followers import FOLLOWER_FIELDS, follower_from
 from tradecopier.dal.copier.keys import (
     CLAIM_KIND,
@@ -23,7 +25,7 @@ from tradecopier.dal.copier.keys import (
     item_kind,
     link_key,
 )
-from tradecopier.dal.copier.links import LINK_FIELDS, link_from
+from tradecopier.dal.copier.links import LINK_FIELDS, has_link, link_from
 from tradecopier.dal.copier.table import TableAccess
 from tradecopier.dal.dynamodb import from_item
 from tradecopier.domain.accounts import AccountClaim, Follower
@@ -31,7 +33,9 @@ from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.orders import OrderLink
 
 # One projection for the five item types: what each of them needs (the names never clash in meaning).
-_FIELDS = tuple(dict.fromkeys((*FOLLOWER_FIELDS, *LINK_FIELDS, *sorted(COPY_FIELDS), "followers")))
+_FIELDS = tuple(
+    dict.fromkeys((*FOLLOWER_FIELDS, *LINK_FIELDS, *sorted(COPY_FIELDS), "event_id", "followers"))
+)
 _PROJECTION = ", ".join(["pk", "sk", "group_id", "#role", *(f"#{name}" for name in _FIELDS)])
 _NAMES = {"#role": "role", **{f"#{name}": name for name in _FIELDS}}
 
@@ -52,7 +56,9 @@ class CopyInputsStore(TableAccess):
         self, group_id: str, account_id: str, event_id: str, leader_order_id: str | None
     ) -> CopyInputs:
         """One strongly consistent BatchGetItem: follower (lock and risk state), claim, the event
-        (its follower list), the copy item, the order link."""
+        (its follower list), the copy record in the event's partition, the order link item
+        (``leader_order_id``: the order the event acts on; for an ``order.placed`` its link item
+        holds the copy record)."""
         keys = [
             follower_key(group_id, account_id),
             claim_key(account_id),
@@ -80,8 +86,8 @@ class CopyInputsStore(TableAccess):
         claim_values = found.get(CLAIM_KIND)
         event_values = found.get(EVENT_KIND)
         link_values = found.get(LINK_KIND)
-        copy_values = found.get(COPY_KIND)
-        copy = copy_from(copy_values) if copy_values else None
+        records = [values for values in (found.get(COPY_KIND), link_values) if values is not None]
+        copy = recorded_copies(records).get((event_id, account_id))
         if copy is None and account_id in (event_values or {}).get("followers", []):
             copy = CopyRecord(account_id=account_id)  # pending: ingest writes no copy items
         return CopyInputs(
@@ -89,5 +95,7 @@ class CopyInputsStore(TableAccess):
             follower=follower_from(follower_values) if follower_values else None,
             claim=claim_from(account_id, claim_values) if claim_values else None,
             copy=copy,
-            link=link_from(group_id, leader_order_id or "", account_id, link_values) if link_values else None,
+            link=link_from(group_id, leader_order_id or "", account_id, link_values)
+            if link_values is not None and has_link(link_values)
+            else None,
         )

@@ -1,10 +1,14 @@
 """Leader events: ``EVENT#{group_id}#{event_id}`` / ``EVENT``, the accepted event with the list of
 its ``followers`` (written once by ingest, never rewritten), listed newest first through ``gsi1``
-under ``EVENTS#{group_id}``; its copies are items of their own in the same partition
-(``COPY#{account}``, written by the executor: ``copies``); TTL ``expires_at``."""
+under ``EVENTS#{group_id}``; its copy records are items of their own, written by the executor
+(``copies``): in the event's partition (``COPY#{account}``), or, for an ``order.placed``, the
+order link item of each follower (``LINK#{group_id}#{order_id}`` / ``FOLLOWER#{account}``), whose
+keys the event item tells (its type, the order id in ``accepted``, its ``followers``); TTL
+``expires_at``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +25,7 @@ from tradecopier.dal.copier.keys import (
     events_index_pk,
     events_index_sk,
     iso,
+    link_key,
 )
 from tradecopier.dal.copier.table import TableAccess, is_condition_failure
 from tradecopier.dal.copier.versions import version_check
@@ -36,7 +41,7 @@ class StoredEvent:
 
 
 COPY_FIELDS = frozenset(CopyRecord.model_fields)
-FOLLOWERS = {"#followers": "followers"}
+PLACED = "order.placed"  # the event type whose copy records are its order's link items
 
 
 def copy_from(values: dict[str, Any]) -> CopyRecord:
@@ -52,14 +57,52 @@ def copy_values(record: CopyRecord) -> dict[str, Any]:
     return values
 
 
-def _stored_event_from(values: dict[str, Any], copy_items: Iterable[dict[str, Any]] = ()) -> StoredEvent:
-    """The event with one copy per follower it was accepted for: the copy item where the executor
-    wrote one, else ``pending`` (ingest writes no copy items)."""
+def placed_order_id(values: dict[str, Any]) -> str | None:
+    """The order id of a stored ``order.placed`` event item (its copy records are that order's
+    link items), from its ``type`` and ``accepted`` attributes; None for any other event."""
+    if values.get("type") != PLACED:
+        return None
+    return str(json.loads(values["accepted"])["event"]["order_id"])
+
+
+def recorded_copies(items: Iterable[dict[str, Any]]) -> dict[tuple[str, str], CopyRecord]:
+    """The copy records among items read at copy and link keys, by (event id, account): a link
+    alone (no ``status``) is none; of two records of one copy (a failed attempt's pending note
+    beside the final one, written at the other key) the final one."""
+    found: dict[tuple[str, str], CopyRecord] = {}
+    for values in items:
+        if "status" not in values or "event_id" not in values:
+            continue
+        copy = copy_from(values)
+        key = (str(values["event_id"]), copy.account_id)
+        known = found.get(key)
+        if known is None or (copy.status.is_final and not known.status.is_final):
+            found[key] = copy
+    return found
+
+
+def copy_keys(group_id: str, event_id: str, account_id: str, order_id: str | None) -> list[dict[str, Any]]:
+    """The keys a copy record may be at: the event's partition, and the order's link item for an
+    ``order.placed`` (``copies``)."""
+    keys = [copy_key(group_id, event_id, account_id)]
+    if order_id is not None:
+        keys.append(link_key(group_id, order_id, account_id))
+    return keys
+
+
+def _stored_event_from(
+    values: dict[str, Any], recorded: dict[tuple[str, str], CopyRecord] | None = None
+) -> StoredEvent:
+    """The event with one copy per follower it was accepted for: the copy record the executor
+    wrote, else ``pending`` (ingest writes no copy records)."""
     accepted = AcceptedEvent.model_validate_json(values["accepted"])
-    followers = values.get("followers", [])
-    copies = {str(account_id): CopyRecord(account_id=account_id) for account_id in followers}
-    copies.update((copy.account_id, copy) for copy in map(copy_from, copy_items))
-    return StoredEvent(accepted=accepted, copies=sorted(copies.values(), key=lambda copy: copy.account_id))
+    event_id = accepted.event.event_id
+    found = recorded or {}
+    copies = [
+        found.get((event_id, str(account_id))) or CopyRecord(account_id=account_id)
+        for account_id in values.get("followers", [])
+    ]
+    return StoredEvent(accepted=accepted, copies=sorted(copies, key=lambda copy: copy.account_id))
 
 
 def _put_event_error(error: ClientError) -> Exception:
@@ -135,7 +178,9 @@ class EventStore(TableAccess):
         self._client.delete_item(TableName=self._table, Key=event_key(group_id, event_id))
 
     def get_event(self, group_id: str, event_id: str) -> StoredEvent | None:
-        """The event and its copies: one strongly consistent Query of the event's partition."""
+        """The event and its copies: one strongly consistent Query of the event's partition (the
+        event item and the copy records there); for an ``order.placed`` one BatchGetItem more, of
+        its followers' link items (its copy records)."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
@@ -155,7 +200,13 @@ class EventStore(TableAccess):
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return _stored_event_from(event, copies) if event is not None else None
+        if event is None:
+            return None
+        order_id = placed_order_id(event)
+        if order_id is not None:
+            followers = [str(account_id) for account_id in event.get("followers", [])]
+            copies.extend(self._batch_get([link_key(group_id, order_id, account) for account in followers]))
+        return _stored_event_from(event, recorded_copies(copies))
 
     def _event_ids(self, group_id: str, limit: int | None = None) -> list[str]:
         """Event ids of the group, newest first, from the index (which holds only ids)."""
@@ -198,32 +249,55 @@ class EventStore(TableAccess):
         return found
 
     def _events_by_id(
-        self, group_id: str, event_ids: list[str], projection: str | None = None
+        self,
+        group_id: str,
+        event_ids: list[str],
+        projection: str | None = None,
+        names: dict[str, str] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """The event items, read by key."""
         keys = [event_key(group_id, event_id) for event_id in event_ids]
-        items = self._batch_get(keys, projection, FOLLOWERS if projection else None)
+        items = self._batch_get(keys, projection, names)
         return {str(values["event_id"]): values for values in items}
 
     def _copies_of(
         self, group_id: str, events: dict[str, dict[str, Any]], account_id: str | None = None
-    ) -> dict[str, list[dict[str, Any]]]:
-        """The copy items of ``events`` (of one follower, given), by event id: read by key, the
-        keys known from each event's ``followers``."""
-        keys = [
-            copy_key(group_id, event_id, str(follower))
-            for event_id, values in events.items()
-            for follower in values.get("followers", [])
-            if account_id is None or follower == account_id
+    ) -> dict[tuple[str, str], CopyRecord]:
+        """The copy records of ``events`` (of one follower, given), by (event id, account): read by
+        key, the keys known from each event item: an ``order.placed``'s at its link keys, any
+        other's in its partition; one BatchGetItem per 100 keys. Only where a link item turns out
+        to be another event's (a leader order id used again) is the event's partition read too."""
+        first: dict[tuple[str, str], dict[str, Any]] = {}
+        placed: dict[tuple[str, str], list[tuple[str, str]]] = {}  # link key → (event id, account)
+        for event_id, values in events.items():
+            order_id = placed_order_id(values)
+            for follower in map(str, values.get("followers", [])):
+                if account_id is not None and follower != account_id:
+                    continue
+                key = copy_keys(group_id, event_id, follower, order_id)[-1]
+                first[_key_of(key)] = key
+                if order_id is not None:
+                    placed.setdefault(_key_of(key), []).append((event_id, follower))
+        items = self._batch_get(list(first.values()))
+        taken = {(str(values["pk"]), str(values["sk"])): values.get("event_id") for values in items}
+        again = [
+            copy_key(group_id, event_id, follower)
+            for link, copies in placed.items()
+            if link in taken
+            for event_id, follower in copies
+            if taken[link] != event_id
         ]
-        copies: dict[str, list[dict[str, Any]]] = {event_id: [] for event_id in events}
-        for values in self._batch_get(keys):
-            copies[str(values["event_id"])].append(values)
-        return copies
+        if again:
+            items.extend(self._batch_get(again))
+        return recorded_copies(items)
 
     def list_events(self, group_id: str, limit: int) -> list[StoredEvent]:
         """The group's most recent events, newest first."""
         event_ids = self._event_ids(group_id, limit)
         items = self._events_by_id(group_id, event_ids)
         copies = self._copies_of(group_id, items)
-        return [_stored_event_from(items[eid], copies[eid]) for eid in event_ids if eid in items]
+        return [_stored_event_from(items[eid], copies) for eid in event_ids if eid in items]
+
+
+def _key_of(key: dict[str, Any]) -> tuple[str, str]:
+    return key["pk"]["S"], key["sk"]["S"]

@@ -10,8 +10,9 @@ Single-table design (``CopierTable``; key ``pk``/``sk``, one overloaded GSI ``gs
 | account claim | ACCOUNT#{account_id}        | CLAIM              |                                     |
 | queue owner   | QUEUE#{queue_name}          | QUEUE              |                                     |
 | leader event  | EVENT#{group_id}#{event_id} | EVENT              | EVENTS#{group_id} / {received_at}#… |
-| copy          | EVENT#{group_id}#{event_id} | COPY#{account}     |                                     |
-| order link    | LINK#{group_id}#{order_id}  | FOLLOWER#{account} |                                     |
+| copy          | EVENT#{group_id}#{event_id} | COPY#{account}     | (of any event but order.placed)     |
+| placed copy   | LINK#{group_id}#{order_id}  | FOLLOWER#{account} | (= the order link it creates)       |
+| leg link      | LINK#{group_id}#{leg_id}    | FOLLOWER#{account} | (a bracket leg's order link)        |
 | broker token  | TVTOKEN#{user digest}       | TOKEN              |                                     |
 | leader pos.   | LEADER#{group_id}           | POSITION#{symbol}  |                                     |
 | sync history  | SYNC#{group_id}#{account}   | {symbol}#{id}      |                                     |
@@ -44,30 +45,52 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
   with a plain conditional PutItem. No copy item is written: a follower of the list without one is
   ``pending``. The event item is written once and never rewritten, so its size and write units do
   not depend on what the copies do. [events]
+- where a copy record lives (data layer v2, ``copies.copy_order_id``): the copy of an
+  ``order.placed`` *is* its order link item, ``LINK#{gid}#{order_id}`` / ``FOLLOWER#{account}``:
+  the copy fields, the ``event_id``, and, when a follower order was placed, the link attributes
+  (``link_broker_order_id``, ``link_client_order_id``, ``symbol``, ``leg_order_ids``: named apart
+  from the record's own ``broker_order_id``, so a later link update never rewrites the record). A
+  skipped, rejected or pending placed copy is written there too, without link attributes: a later
+  modify/cancel of that order finds no link and is skipped "no follower order copies …", as
+  before. Every other copy is ``EVENT#{gid}#{event_id}`` / ``COPY#{account}``, in the event's
+  partition. The link key is the one key a later modify/cancel can compute (it knows only the
+  leader order id, not the id of the event that placed the order; a GSI would be eventually
+  consistent only, and a cancel right after its place could miss the link and leave the
+  follower's order working), so the placed copy moves to the link rather than the link to the
+  copy. The readers compute the keys from the event item (its ``type``, the order id in
+  ``accepted``, its ``followers``). A leader order id sent again in a second ``order.placed``
+  finds the link key holding the first event's record: that second copy falls back to the
+  event's partition (its condition fails, one consistent GetItem of the link item's
+  ``event_id`` tells it is another event's), its link is set on the link item as below, and
+  readers that find the link item naming another event read the event's partition too.
 - executor load: one strongly consistent BatchGetItem of five items: follower (lock and risk
   state), claim, event (its ``followers``: a follower missing there joined later, nothing to copy),
-  copy item, link. [copy_inputs]
-- record copy: one conditional PutItem of the copy item (small, ≈ 1 WRU whatever the number of
-  followers), going through only while no final outcome is there (absent, ``pending`` — a failed
-  attempt's note — or skipped by a removal): the executor's exactly-once record. A follower with
-  risk rules writes it in one transaction with its risk state (copies + risk). [copies, risk]
-- order link: one PutItem per placed copy before its copy item (read back by modify/cancel of that
-  leader order); a bracket writes the entry's link (with its legs' broker ids) and one link per
-  leader leg in one BatchWriteItem. The link stays an item of its own, keyed by the leader order
-  id: the later modify/cancel knows only that id, not the id of the event that placed the order,
-  so the copy item's key cannot serve the lookup; a GSI could, but a GSI is read eventually
-  consistently only, and a cancel arriving right after its place could miss the link and leave
-  the follower's order working. [links]
+  the copy item in the event's partition, the link item of the order the event acts on (for an
+  ``order.placed`` that is its own copy record, when it names this event). [copy_inputs]
+- record copy: one conditional PutItem (small, ≈ 1 WRU whatever the number of followers; an
+  ``order.placed``'s at its link key, carrying the link it creates: after the broker call the
+  copy costs this one write), going through only while no final outcome of this event is there
+  (absent, or the item names this ``event_id`` and is ``pending`` — a failed attempt's note — or
+  skipped by a removal): the executor's exactly-once record. A follower with risk rules writes it
+  in one transaction with its risk state (copies + risk). [copies, risk]
+- other order links: a bracket's leg links are items of their own (a bracket is more than one
+  order): one PutItem, or one BatchWriteItem for both legs, before the entry's record. A link
+  made or changed by a later event — a modify whose broker replaced the follower order (rare:
+  one UpdateItem more, before that modify's record), an entry copied from a leader fill in copy
+  mode ``fills`` (its placed event's copy was skipped) — is one UpdateItem of the link
+  attributes only, so a copy record sharing the item stays as it was. [links]
 - event with its copies (``GET …/events/{id}``): one strongly consistent Query of the event's
-  partition (the event item and its copy items). [events]
-- removed follower: its events still without a final copy item (event items of the group
-  projected to ``followers``, then its copy items by key) get a ``skipped`` copy item marked
-  ``by_removal``. [copies]
+  partition (the event item and its copy items); for an ``order.placed`` one BatchGetItem more,
+  of its followers' link items (its copy records). [events]
+- removed follower: its events still without a final copy record (event items of the group
+  projected to ``followers``, ``type`` and ``accepted``, then its copy records by key) get a
+  ``skipped`` record marked ``by_removal``, where the executor would have written it. [copies]
 - copy log (list events of a group, newest first): Query ``gsi1`` on ``EVENTS#{gid}`` (ids
-  only), BatchGetItem of the events, BatchGetItem of their copy items (keys from each event's
-  ``followers``): three calls whatever the number of events and followers (an index holding the
-  copies would double every copy's write units). Home mode's re-drive reads this list: a copy
-  without a final item is re-sent. [events]
+  only), BatchGetItem of the events, BatchGetItem of their copy records (keys from each event's
+  type, order id and ``followers``; 100 keys a call): three calls whatever the number of events
+  and followers (an index holding the copies would double every copy's write units); a fourth
+  only if a link item names another event (a reused leader order id). Home mode's re-drive reads
+  this list: a copy without a final record is re-sent. [events]
 - broker token (not written through ``CopierStore``: the Tradovate adapter's own
   ``brokers/tradovate/store.py`` owns it): one item per Tradovate user, the digest of REST base +
   username (never a secret, never the username itself). The token as KMS ciphertext, its expiry and
@@ -92,9 +115,10 @@ Events, copies and links expire through TTL (``expires_at``) after ``event_reten
 Timestamps are stored as UTC ISO 8601 with milliseconds and a ``Z`` (``iso``): they sort as text,
 which is what the ``gsi1sk`` orderings rely on.
 
-No migration: this layout (copy items instead of a ``copies`` map on the event item) replaced the
-round-1 one before any deployment had users; a table with round-1 events would show them with
-every copy ``pending``.
+No migration: this layout (copy items instead of a ``copies`` map on the event item; the placed
+copy as its link item, the link's attributes named ``link_*``) replaced the earlier ones before
+any deployment had users; a table with earlier items would show their placed copies ``pending``
+and their links missing.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from tradecopier.dal.copier.table import cancellation_codes, is_condition_failur
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.copies import CopyRecord
 from tradecopier.domain.enums import FollowerState
+from tradecopier.domain.orders import OrderLink
 
 _STATE = {"#state": "state"}
 RISK_LOCK_PREFIX = "risk: "
@@ -86,9 +87,13 @@ class RiskStore(FollowerStore, CopyStore):
         state: Any,
         breach: tuple[str, datetime | None] | None = None,
         expected: Any = None,
+        *,
+        order_id: str | None = None,
+        link: OrderLink | None = None,
     ) -> bool:
-        """``record_copy`` and the follower's new ``risk_state`` in one transaction (2 items); with
-        ``breach`` (lock reason, locked_until) the follower also moves active → liquidate_only.
+        """``record_copy`` (``order_id``, ``link``: as there) and the follower's new ``risk_state``
+        in one transaction (2 items); with ``breach`` (lock reason, locked_until) the follower also
+        moves active → liquidate_only.
 
         Returns whether the follower update went through (False: its rules were removed, it was
         no longer active, or its state was no longer ``expected`` meanwhile; the copy is recorded
@@ -97,7 +102,7 @@ class RiskStore(FollowerStore, CopyStore):
         follower_update = _follower_update(state, breach, self._clock(), expected)
         try:
             items: list[dict[str, Any]] = [
-                {"Put": self.copy_put(group_id, event_id, record)},
+                {"Put": self.copy_put(group_id, event_id, record, order_id=order_id, link=link)},
                 {
                     "Update": {
                         "TableName": self._table,
@@ -111,9 +116,11 @@ class RiskStore(FollowerStore, CopyStore):
             codes = cancellation_codes(error)
             if aws.error_code(error) == "TransactionCanceledException" and codes:
                 if codes[0] == "ConditionalCheckFailed":
+                    if self.moved_to_event(group_id, event_id, record, order_id, link):
+                        return self.record_copy_with_risk(group_id, event_id, record, state, breach, expected)
                     raise CopyAlreadyFinal() from error
                 if codes[1:2] == ["ConditionalCheckFailed"]:
-                    self.record_copy(group_id, event_id, record)
+                    self.record_copy(group_id, event_id, record, order_id=order_id, link=link)
                     return False
             raise
         return True
