@@ -4,28 +4,16 @@ call, the same as the per-account route gives; a follower whose broker is down o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from devstack import samples
 from devstack.brokers.tradovate import FakeTradovate
-from tests.integration.test_broker_conformance import fake_tradovate
 from tests.integration.test_tradovate_faults import HEALTHY, TV, copy_once, setup_group
+from tests.integration.test_tradovate_faults import fake as fake
 from tests.pipeline import Pipeline
-from tradecopier.brokers.registry import clear_cache
 from tradecopier.logic import board
-
-
-@pytest.fixture
-def tv() -> Iterator[FakeTradovate]:
-    clear_cache()
-    server = fake_tradovate()
-    server.set_market_price(str(server.contract("NQ")["name"]), 21450.25)
-    yield server
-    server.stop()
-    clear_cache()
 
 
 def group_positions(pipeline: Pipeline, group_id: str) -> dict[str, dict[str, Any]]:
@@ -35,8 +23,8 @@ def group_positions(pipeline: Pipeline, group_id: str) -> dict[str, dict[str, An
     return {entry["account_id"]: entry for entry in reply.body["followers"]}
 
 
-def test_every_follower_as_the_per_account_route_gives_it(pipeline: Pipeline, tv: FakeTradovate) -> None:
-    group_id, token, symbol = setup_group(pipeline, tv)
+def test_every_follower_as_the_per_account_route_gives_it(pipeline: Pipeline, fake: FakeTradovate) -> None:
+    group_id, token, symbol = setup_group(pipeline, fake)
     copy_once(pipeline, group_id, token, samples.market("E-1", "L-1", symbol=symbol))
     flat = "EVAL-FLAT"
     pipeline.add_follower(group_id, flat)
@@ -55,8 +43,8 @@ def test_every_follower_as_the_per_account_route_gives_it(pipeline: Pipeline, tv
     assert entries[flat]["positions"] == []
 
 
-def test_a_broker_that_is_down_is_that_followers_error_only(pipeline: Pipeline, tv: FakeTradovate) -> None:
-    group_id, _, _ = setup_group(pipeline, tv, api_url="http://127.0.0.1:9/v1")  # nothing listens
+def test_a_broker_that_is_down_is_that_followers_error_only(pipeline: Pipeline, fake: FakeTradovate) -> None:
+    group_id, _, _ = setup_group(pipeline, fake, api_url="http://127.0.0.1:9/v1")  # nothing listens
     entries = group_positions(pipeline, group_id)
     assert entries[TV]["positions"] is None
     assert entries[TV]["error"].startswith(f"the broker of {TV} could not be reached: "), entries[TV]
@@ -64,12 +52,12 @@ def test_a_broker_that_is_down_is_that_followers_error_only(pipeline: Pipeline, 
 
 
 def test_a_broker_that_does_not_answer_in_time_is_not_waited_for(
-    pipeline: Pipeline, tv: FakeTradovate, monkeypatch: pytest.MonkeyPatch
+    pipeline: Pipeline, fake: FakeTradovate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    group_id, token, symbol = setup_group(pipeline, tv)
+    group_id, token, symbol = setup_group(pipeline, fake)
     copy_once(pipeline, group_id, token, samples.market("E-1", "L-1", symbol=symbol))
     monkeypatch.setattr(board, "WAIT_S", 0.5)
-    tv.fail_next("position/list", "timeout", delay=2.0)
+    fake.fail_next("position/list", "timeout", delay=2.0)
     entries = group_positions(pipeline, group_id)
     assert entries[TV]["positions"] is None
     assert entries[TV]["error"] == f"the broker of {TV} did not answer within 0.5 s"
