@@ -29,7 +29,7 @@ from bench import cost, imports, monthly, report
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-PARTS = ("imports", "overhead", "e2e", "coldcopy", "cost", "home", "brokers")
+PARTS = ("imports", "overhead", "e2e", "coldcopy", "cost", "home", "brokers", "status")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -242,6 +242,17 @@ def _run_home(args: argparse.Namespace, results: dict[str, Any], errors: dict[st
         errors["home"] = traceback.format_exc(limit=5)
 
 
+def _run_status(args: argparse.Namespace, results: dict[str, Any], errors: dict[str, str]) -> None:
+    if "status" in args.skip or (args.quick and "status" not in args.only):
+        return  # its own local stack: not in the smoke run unless asked for
+    followers, repeats = ("5", "2") if args.quick else ("25", "10")
+    _say(f"[bench] status: tradecopier status on a group of {followers} followers ...")
+    try:
+        results.update(run_child("bench.cli_status", ["--followers", followers, "--repeats", repeats]))
+    except Exception:
+        errors["status"] = traceback.format_exc(limit=3)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -336,16 +347,21 @@ def main(argv: list[str] | None = None) -> int:
             errors["e2e"] = traceback.format_exc(limit=5)
 
     _run_home(args, results, errors)
+    _run_status(args, results, errors)
     _record_run(args, results, started, load_start)
     results["goals"] = report.goals(results)
     if errors:
         results["errors"] = errors
     (args.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     from bench import brokers as brokers_part
+    from bench import cli_status
     from bench import home as home_part
 
     (args.out_dir / "results.md").write_text(
-        report.markdown(results) + home_part.markdown(results) + brokers_part.markdown(results)
+        report.markdown(results)
+        + home_part.markdown(results)
+        + brokers_part.markdown(results)
+        + cli_status.markdown(results)
     )
     if results.get("e2e_ms"):
         report.plot(results, args.out_dir / "latency.png")

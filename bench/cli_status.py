@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", default=None, help="a running local stack (default: start one)")
     p.add_argument("--followers", type=int, default=25)
     p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--out", type=Path, default=None, help="also write the result here (make bench)")
     args = p.parse_args(argv)
     if args.url:
         result = measure(args.url.rstrip("/"), args.followers, args.repeats)
@@ -127,7 +128,24 @@ def main(argv: list[str] | None = None) -> int:
         ) as stack:
             result = measure(stack.api_url, args.followers, args.repeats)
     print(json.dumps(result, indent=2))
+    if args.out is not None:
+        args.out.write_text(json.dumps({"cli_status": result}, indent=2))
     return 0
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The ``results.md`` lines of ``make bench``'s status part (goal: under 1 s at 25 followers)."""
+    status = results.get("cli_status")
+    if not status:
+        return ""
+    command, reads = status["command"], status["reads"]
+    verdict = "met" if command["median_ms"] < 1000 else "NOT met"
+    return (
+        "\n## `tradecopier status` (goal: under 1 s at 25 followers)\n\n"
+        f"{status['followers']} followers, {status['repeats']} runs, load {status['load_average_1m']:.1f}: "
+        f"the whole command (a fresh interpreter) median {command['median_ms']:.0f} ms, p90 "
+        f"{command['p90_ms']:.0f} ms ({verdict}); its HTTP reads alone median {reads['median_ms']:.0f} ms.\n"
+    )
 
 
 if __name__ == "__main__":

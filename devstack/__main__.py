@@ -119,6 +119,8 @@ def _home_line(stack: LocalStack) -> str:
     from devstack.restore import Restored
 
     what = Restored(**restored).line()
+    if stack.purged:
+        what += f"; {stack.purged} expired item{'s' * (stack.purged != 1)} deleted"
     return f"  data: {stack.data_dir} (secrets key: {stack.key_location})\n  restored: {what}"
 
 

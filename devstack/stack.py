@@ -146,6 +146,7 @@ class LocalStack:
         self.timings: dict[str, float] = {}
         self.pid: int | None = None
         self.restored: dict[str, int] | None = None  # home mode: what the start restored
+        self.purged: int | None = None  # home mode: expired items deleted at start (devstack.expiry)
         self.key_location: str | None = None
 
         self._started = False
@@ -210,6 +211,7 @@ class LocalStack:
             "pid": self.pid,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "restored": self.restored,
+            "purged": self.purged,
             "key_location": self.key_location,
         }
 
@@ -369,6 +371,7 @@ class LocalStack:
             "ready_seconds",
             "timings",
             "restored",
+            "purged",
             "key_location",
         ):
             setattr(self, key, data[key])
@@ -421,6 +424,7 @@ class LocalStack:
         self._mark("dynamodb_local", t0)
         local_values = self._create_tables(translated)
         self._mark("tables", t0)
+        self._purge_expired_items()
         self._create_stack(translated, local_values)
         self._mark("create_stack", t0)
         specs = self._configure_functions(translated)
@@ -624,6 +628,19 @@ class LocalStack:
         if missing:
             raise StackError(f"tables {sorted(missing)} of the template were not created in DynamoDB Local.")
         return local_values
+
+    def _purge_expired_items(self) -> None:
+        """Home mode: DynamoDB Local never applies TTL, so expired items are deleted here, before
+        the restore scans them, and then hourly (devstack.expiry)."""
+        if self._home is None:
+            return
+        from devstack.expiry import purge_every, purge_expired
+
+        dynamodb, tables = self.client("dynamodb"), list(self.tables.values())
+        self.purged = purge_expired(dynamodb, tables, time.time())
+        stopped = threading.Event()
+        self._cleanups.append(("expiry", stopped.set))
+        purge_every(lambda: purge_expired(dynamodb, tables, time.time()), stopped, report=self.out)
 
     def _create_stack(self, translated: Any, local_values: dict[str, dict[str, str]]) -> None:
         """Every other resource in moto's CloudFormation (the tables resolved to DynamoDB Local's)."""

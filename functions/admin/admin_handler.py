@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradecopier.api.admin_routes import router
+from tradecopier.api.board_routes import router as board_router
 from tradecopier.api.errors import body_too_large, register_error_handlers
 from tradecopier.api.http import as_json_request
 from tradecopier.api.sync_routes import router as sync_router
@@ -17,6 +18,7 @@ admin_services()  # at init: a missing or invalid variable fails the cold start,
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(router)
 app.include_router(sync_router)
+app.include_router(board_router)
 register_error_handlers(app)
 
 

@@ -53,6 +53,7 @@ API_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/groups/{group_id}/sync"): IAM,
     ("POST", "/groups/{group_id}/sync"): IAM,
     ("GET", "/groups/{group_id}/followers/{account_id}/sync-history"): IAM,
+    ("GET", "/groups/{group_id}/positions"): IAM,
 }
 
 # Actions that may be granted on Resource "*" because AWS offers no resource-level permission for

@@ -36,6 +36,7 @@ API_MD_ROUTES = {
     ("get", "/groups/{group_id}/sync"),
     ("post", "/groups/{group_id}/sync"),
     ("get", "/groups/{group_id}/followers/{account_id}/sync-history"),
+    ("get", "/groups/{group_id}/positions"),
 }
 
 

@@ -19,6 +19,9 @@ def build_app(*, include_ingest: bool = True, include_admin: bool = True) -> API
         from tradecopier.api.sync_routes import router as sync_router
 
         app.include_router(sync_router)
+        from tradecopier.api.board_routes import router as board_router
+
+        app.include_router(board_router)
     if include_ingest:
         from tradecopier.api.ingest_routes import router as ingest_router
 

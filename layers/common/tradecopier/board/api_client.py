@@ -1,8 +1,9 @@
 """A small client of the copier's HTTP API (API.md), shared by the CLI and the board function.
 
 Admin routes are IAM-authorised on AWS: give a ``Signer`` (SigV4, botocore's credential chain) and
-every request is signed; the local stack needs none. urllib3 ships with botocore, so nothing new
-enters the Lambda layer.
+every request is signed; the local stack needs none. HTTP goes through ``http_pool`` (the
+standard library's http.client, kept-alive connections), so nothing new enters the Lambda layer
+and the CLI does not pay for importing urllib3.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import urllib3
+from tradecopier.board.http_pool import HttpPool, TransportError
 
 
 class ApiError(Exception):
@@ -48,12 +49,12 @@ class ApiClient:
     base_url: str
     signer: Signer | None = None
     timeout: float = 15.0
-    pool: urllib3.PoolManager | None = None
+    pool: HttpPool | None = None
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         if self.pool is None:
-            self.pool = urllib3.PoolManager(maxsize=16, retries=False)
+            self.pool = HttpPool(maxsize=16)
 
     def request(
         self, method: str, route: str, body: Any = None, query: Mapping[str, Any] | None = None
@@ -71,7 +72,7 @@ class ApiClient:
         assert self.pool is not None
         try:
             resp = self.pool.request(method, url, body=data or None, headers=headers, timeout=self.timeout)
-        except urllib3.exceptions.HTTPError as exc:
+        except TransportError as exc:
             raise Unreachable(f"cannot reach {self.base_url}: {_reason(exc)}") from None
         return _answer(resp.status, resp.data)
 

@@ -8,7 +8,7 @@ are shown where the API gives them; a follower without them is shown with what i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,40 +17,90 @@ from tradecopier.board.api_client import ApiError, Unreachable, path
 Get = Callable[[str], Any]
 EVENTS_PER_GROUP = 20  # the last copies come from the group's latest events
 PARALLEL_READS = 8
+ERROR_CHARS = 90  # of a broker's failure, on its follower's row
+Positions = tuple[list[dict[str, Any]] | None, str | None]  # (open positions, why they are unknown)
 
 
 def collect(get: Get, group_ids: Iterable[str] | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """``{"generated_at", "groups": [group + followers with "positions" and "last_copy"]}``."""
-    if group_ids is None:
-        groups = list(get("/groups")["groups"])
-    else:
-        groups = [get(path("groups", gid)) for gid in group_ids]
+    """``{"generated_at", "groups": [group + followers with "positions" and "last_copy"]}``.
+
+    Per group, three reads at once: the group, its latest events and every follower's positions
+    (``GET /groups/{id}/positions``, one call); a stack without that route is read one account at
+    a time. A follower whose broker does not answer shows why (``positions_error``)."""
     with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
-        events = dict(
-            zip([g["group_id"] for g in groups], pool.map(lambda g: _events(get, g), groups), strict=True)
-        )
-        accounts = [f["account_id"] for g in groups for f in g.get("followers") or []]
-        positions = dict(zip(accounts, pool.map(lambda a: _positions(get, a), accounts), strict=True))
-    for group in groups:
-        for follower in group.get("followers") or []:
-            follower["positions"], follower["positions_error"] = positions[follower["account_id"]]
-            follower["last_copy"] = last_copy(events[group["group_id"]], follower["account_id"])
+        if group_ids is None:
+            groups = list(get("/groups")["groups"])
+            ids = [g["group_id"] for g in groups]
+            events, positions = _per_group(pool, get, ids)
+        else:
+            ids = list(group_ids)
+            group_reads = [pool.submit(get, path("groups", gid)) for gid in ids]
+            events, positions = _per_group(pool, get, ids)
+            groups = [read.result() for read in group_reads]
+        for gid, group in zip(ids, groups, strict=True):
+            followers = group.get("followers") or []
+            held = _held(pool, get, positions[gid], [f["account_id"] for f in followers])
+            group_events = events[gid].result()
+            for follower in followers:
+                follower["positions"], follower["positions_error"] = held[follower["account_id"]]
+                follower["last_copy"] = last_copy(group_events, follower["account_id"])
     return {"generated_at": (now or datetime.now(UTC)).isoformat(), "groups": groups}
 
 
-def _events(get: Get, group: dict[str, Any]) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = get(
-        path("groups", group["group_id"], "events") + f"?limit={EVENTS_PER_GROUP}"
-    )["events"]
+def _per_group(
+    pool: ThreadPoolExecutor, get: Get, ids: list[str]
+) -> tuple[dict[str, Future[list[dict[str, Any]]]], dict[str, Future[dict[str, Positions] | None]]]:
+    events = {gid: pool.submit(_events, get, gid) for gid in ids}
+    positions = {gid: pool.submit(_group_positions, get, gid) for gid in ids}
+    return events, positions
+
+
+def _held(
+    pool: ThreadPoolExecutor,
+    get: Get,
+    answer: Future[dict[str, Positions] | None],
+    accounts: list[str],
+) -> dict[str, Positions]:
+    """Every follower's positions: from the group's answer; one read per account it lacks (a stack
+    without the route, or a follower added between the two reads)."""
+    held = answer.result() or {}
+    missing = [a for a in accounts if a not in held]
+    held.update(zip(missing, pool.map(lambda a: _positions(get, a), missing), strict=True))
+    return held
+
+
+def _events(get: Get, group_id: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = get(path("groups", group_id, "events") + f"?limit={EVENTS_PER_GROUP}")[
+        "events"
+    ]
     return events
 
 
-def _positions(get: Get, account_id: str) -> tuple[list[dict[str, Any]] | None, str | None]:
+def _group_positions(get: Get, group_id: str) -> dict[str, Positions] | None:
+    """By account, from ``GET /groups/{id}/positions``; None where the stack has no such route."""
+    try:
+        body = get(path("groups", group_id, "positions"))
+    except (ApiError, Unreachable):  # no such route (an older stack), or it failed: per account
+        return None
+    return {
+        entry["account_id"]: (
+            None if entry.get("positions") is None else _open(entry["positions"]),
+            entry.get("error"),
+        )
+        for entry in body.get("followers") or []
+    }
+
+
+def _positions(get: Get, account_id: str) -> Positions:
     try:
         body = get(path("accounts", account_id, "positions"))
     except (ApiError, Unreachable) as error:  # a real broker may be down: the board still shows the rest
         return None, str(error)
-    return [p for p in body.get("positions") or [] if p.get("qty")], None
+    return _open(body.get("positions") or []), None
+
+
+def _open(positions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in positions if p.get("qty")]
 
 
 def last_copy(events: list[dict[str, Any]], account_id: str) -> dict[str, Any] | None:
@@ -148,6 +198,8 @@ def sizing_of(follower: dict[str, Any]) -> str:
 
 
 def positions_text(follower: dict[str, Any]) -> str:
+    """``NQZ6 +2 ESZ6 -1``, ``flat``, or ``? <why>`` when the broker did not answer."""
     if follower.get("positions") is None:
-        return "?"
+        error = str(follower.get("positions_error") or "").strip()
+        return f"? {error[: ERROR_CHARS - 3] + '...' if len(error) > ERROR_CHARS else error}".strip()
     return " ".join(f"{p['symbol']} {p['qty']:+d}" for p in follower["positions"]) or "flat"
