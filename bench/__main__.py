@@ -29,7 +29,7 @@ from bench import cost, imports, monthly, report
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-PARTS = ("imports", "overhead", "e2e", "coldcopy", "cost", "home", "brokers", "status")
+PARTS = ("imports", "overhead", "e2e", "coldcopy", "cost", "home", "brokers", "status", "listener")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -71,6 +71,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="follower counts of the e2e rows per fake broker (part brokers; default 1,10; quick 1)",
     )
+    p.add_argument(
+        "--listener-followers",
+        default="1,10",
+        help="follower counts of the listener part (leader order at the fake broker → follower orders there)",
+    )
+    p.add_argument(
+        "--listener-events", type=int, default=None, help="measured events per path there (default 100)"
+    )
     p.add_argument("--profile", action="store_true", help="also write cProfile / -X importtime profiles")
     p.add_argument("--out-dir", type=Path, default=BENCH_DIR)
     args = p.parse_args(argv)
@@ -81,6 +89,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         int(x) for x in (args.broker_followers or ("1" if args.quick else "1,10")).split(",") if x
     )
     args.events = args.events if args.events is not None else (5 if args.quick else 200)
+    args.listener_followers = [int(x) for x in args.listener_followers.split(",") if x]
+    args.listener_events = (
+        args.listener_events if args.listener_events is not None else (3 if args.quick else 100)
+    )
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 5)
     args.overhead_events = args.overhead_events or (3 if args.quick else 100)
     args.overhead_followers = args.overhead_followers or (2 if args.quick else 10)
@@ -166,6 +178,30 @@ def _run_brokers(args: argparse.Namespace, results: dict[str, Any], errors: dict
         )
     except Exception:
         errors["brokers"] = traceback.format_exc(limit=3)
+
+
+def _run_listener(args: argparse.Namespace, results: dict[str, Any], errors: dict[str, str]) -> None:
+    """The trader's figure (bench/listener.py); left out of ``--quick`` unless named (``--only``)."""
+    if "listener" in args.skip or (args.quick and "listener" not in args.only):
+        return
+    from bench import listener
+
+    _say(
+        f"[bench] listener: {args.listener_events} events per path at {args.listener_followers} followers "
+        "(fake Tradovate leader and followers, the stack's listener process)"
+    )
+    try:
+        results.update(
+            listener.run(
+                args.listener_followers,
+                args.listener_events,
+                warmup=args.warmup,
+                gap_s=args.gap_ms / 1000,
+                log=_say,
+            )
+        )
+    except Exception:
+        errors["listener"] = traceback.format_exc(limit=5)
 
 
 def _copy_figures(overhead: dict[str, Any]) -> dict[str, Any]:
@@ -346,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:
             errors["e2e"] = traceback.format_exc(limit=5)
 
+    _run_listener(args, results, errors)
     _run_home(args, results, errors)
     _run_status(args, results, errors)
     _record_run(args, results, started, load_start)
@@ -356,12 +393,14 @@ def main(argv: list[str] | None = None) -> int:
     from bench import brokers as brokers_part
     from bench import cli_status
     from bench import home as home_part
+    from bench import listener as listener_part
 
     (args.out_dir / "results.md").write_text(
         report.markdown(results)
         + home_part.markdown(results)
         + brokers_part.markdown(results)
         + cli_status.markdown(results)
+        + listener_part.markdown(results)
     )
     if results.get("e2e_ms"):
         report.plot(results, args.out_dir / "latency.png")
