@@ -297,7 +297,14 @@ def main(argv: list[str] | None = None) -> int:
             from bench import e2e
 
             results.update(
-                e2e.run(args.followers, args.events, warmup=args.warmup, gap_s=args.gap_ms / 1000, log=_say)
+                e2e.run(
+                    args.followers,
+                    args.events,
+                    warmup=args.warmup,
+                    gap_s=args.gap_ms / 1000,
+                    log=_say,
+                    profile_to=args.out_dir / "profile_stack.txt" if args.profile else None,
+                )
             )
         except Exception:
             errors["e2e"] = traceback.format_exc(limit=5)

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -223,6 +224,36 @@ def run(
     gap_s: float = 0.02,
     timeout_s: float = 30.0,
     log: Log | None = None,
+    profile_to: Path | None = None,
+) -> dict[str, Any]:
+    """``profile_to``: also cProfile every Python process of the stack (``devstack.profiling``) and
+    write their top functions, per kind of process, to that file."""
+    if profile_to is None:
+        return _run(followers, events, warmup, gap_s, timeout_s, log)
+    import os
+    import tempfile
+
+    from devstack import profiling
+
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-profile-") as where:
+        os.environ[profiling.ENV] = where
+        try:
+            profiler = profiling.start()
+            out = _run(followers, events, warmup, gap_s, timeout_s, log)
+            profiling.dump(profiler, "bench-process")
+        finally:
+            del os.environ[profiling.ENV]
+        profiling.write_summary(Path(where), profile_to)
+    return out
+
+
+def _run(
+    followers: list[int],
+    events: int,
+    warmup: int,
+    gap_s: float,
+    timeout_s: float,
+    log: Log | None,
 ) -> dict[str, Any]:
     from devstack.stack import LocalStack
 
