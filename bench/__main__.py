@@ -377,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                     log=_say,
                     brokers=_e2e_brokers(args),
                     broker_followers=args.broker_followers,
+                    profile_to=args.out_dir / "profile_stack.txt" if args.profile else None,
                 )
             )
         except Exception:

@@ -40,6 +40,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -233,9 +234,41 @@ def run(
     log: Log | None = None,
     brokers: tuple[str, ...] = (),
     broker_followers: tuple[int, ...] = (1,),
+    profile_to: Path | None = None,
 ) -> dict[str, Any]:
     """``brokers``: the fake real brokers (``projectx``, ``tradovate``) to measure next to paper,
-    at ``broker_followers`` followers each (``e2e_by_broker``)."""
+    at ``broker_followers`` followers each (``e2e_by_broker``). ``profile_to``: also cProfile every
+    Python process of the stack (``devstack.profiling``) and write their top functions, per kind of
+    process, to that file."""
+    if profile_to is None:
+        return _run(followers, events, warmup, gap_s, timeout_s, log, brokers, broker_followers)
+    import os
+    import tempfile
+
+    from devstack import profiling
+
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-profile-") as where:
+        os.environ[profiling.ENV] = where
+        try:
+            profiler = profiling.start()
+            out = _run(followers, events, warmup, gap_s, timeout_s, log, brokers, broker_followers)
+            profiling.dump(profiler, "bench-process")
+        finally:
+            del os.environ[profiling.ENV]
+        profiling.write_summary(Path(where), profile_to)
+    return out
+
+
+def _run(
+    followers: list[int],
+    events: int,
+    warmup: int,
+    gap_s: float,
+    timeout_s: float,
+    log: Log | None,
+    brokers: tuple[str, ...],
+    broker_followers: tuple[int, ...],
+) -> dict[str, Any]:
     from devstack.stack import LocalStack
 
     say: Log = log or (lambda line: print(line, file=sys.stderr, flush=True))

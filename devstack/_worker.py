@@ -70,8 +70,43 @@ def _send(conn: Connection, payload: dict[str, Any]) -> None:
     conn.send_bytes(json.dumps(payload, default=_decimal_serializer).encode("utf-8"))
 
 
+class _Profile:
+    """cProfile around each invocation when ``DEVSTACK_PROFILE_DIR`` is set (``devstack.profiling``,
+    which this stdlib-only script cannot import); written when the environment shuts down."""
+
+    def __init__(self) -> None:
+        self.where = os.environ.get("DEVSTACK_PROFILE_DIR")
+        self.profiler: Any = None
+        if self.where:
+            import cProfile
+
+            self.profiler = cProfile.Profile()
+            signal.signal(signal.SIGTERM, self._terminated)
+
+    def _terminated(self, *_: Any) -> None:
+        self.dump()
+        os._exit(0)
+
+    def enable(self) -> None:
+        if self.profiler is not None:
+            self.profiler.enable()
+
+    def disable(self) -> None:
+        if self.profiler is not None:
+            self.profiler.disable()
+
+    def dump(self) -> None:
+        if self.profiler is not None and self.where:
+            self.profiler.disable()
+            os.makedirs(self.where, exist_ok=True)
+            name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "function")
+            self.profiler.dump_stats(os.path.join(self.where, f"worker.{name}-{os.getpid()}.prof"))
+            self.profiler = None
+
+
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the devstack parent stops us (Ctrl-C goes to it)
+    profile = _Profile()
     rx = Connection(int(sys.argv[1]), writable=False)
     tx = Connection(int(sys.argv[2]), readable=False)
     cfg = json.loads(os.environ.pop("DEVSTACK_WORKER_CONFIG"))
@@ -98,7 +133,9 @@ def main() -> None:
         try:
             raw = rx.recv_bytes()
         except (EOFError, OSError):
+            profile.dump()
             return  # parent gone or closed us: the environment is shut down
+        profile.enable()
         msg = json.loads(raw)
         ctx = LambdaContext(msg["context"], msg["deadline_ms"])
         print(f"START RequestId: {ctx.aws_request_id} Version: {ctx.function_version}", flush=True)
@@ -114,6 +151,7 @@ def main() -> None:
             traceback.print_exc()
             _send(tx, {"error": _error(exc)})
         finally:
+            profile.disable()
             took = (time.perf_counter() - begun) * 1000
             print(f"END RequestId: {ctx.aws_request_id}")
             print(f"REPORT RequestId: {ctx.aws_request_id}\tDuration: {took:.2f} ms")

@@ -67,10 +67,26 @@ def apply() -> None:
     with _apply_lock:
         if _applied:
             return
+        _cache_request_dispatch()
         _patch_sqs()
         _patch_sns()
         _patch_lambda()
         _applied = True
+
+
+def _cache_request_dispatch() -> None:
+    # 0b. speed only, every request: moto's server lists its own package directory (``os.listdir``
+    # + an ``isdir`` per entry, ~180 stats) twice per request to learn which services exist, and
+    # ``BaseResponse.call_action`` runs ``inspect.getmembers`` over the response class to find the
+    # action's method. Both are pure for an installed moto: computed once. (The largest part of
+    # moto's CPU per SQS call in ``python -m bench --only e2e --profile``.)
+    from moto import backends
+    from moto.core import responses, utils
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    names: Callable[[object], list[str]] = functools.lru_cache(maxsize=None)(utils.method_names_from_class)
+    responses.method_names_from_class = lambda clazz: list(names(clazz))  # type: ignore[attr-defined]
 
 
 def _patch_sns() -> None:

@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("moto").setLevel(logging.ERROR)
 
-    from devstack import motopatch, template
+    from devstack import motopatch, profiling, template
 
+    profiler = profiling.start()
     motopatch.apply()
     template.quiet_moto_cloudformation()
     out_lock = threading.Lock()
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=watch_stdin, daemon=True).start()
     while not stop.wait(0.5):
         pass
+    profiling.dump(profiler, "moto")
     os._exit(0)  # werkzeug's request threads may still be in a long poll: do not wait for them
 
 

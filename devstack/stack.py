@@ -722,6 +722,8 @@ class LocalStack:
 
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("DEVSTACK_")}
         env.update(lambda_environment(spec, self.region))
+        if profile_dir := os.environ.get("DEVSTACK_PROFILE_DIR"):
+            env["DEVSTACK_PROFILE_DIR"] = profile_dir  # devstack.profiling: cProfile each invocation
         env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon locally
         env.update(spec.environment)
         if "ALERT_WEBHOOK_URL" in spec.environment and os.environ.get("ALERT_WEBHOOK_URL"):
