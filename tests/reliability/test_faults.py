@@ -327,7 +327,7 @@ def test_dynamodb_throttling_within_the_client_retries_is_invisible(
     [
         ("copier", "BatchGetItem", "load: the executor's consistent read"),
         ("paper", "TransactWriteItems", "broker: the paper broker's order write"),
-        ("copier", "PutItem", "record: the copy record (the order link item), after the broker placed the order"),
+        ("copier", "PutItem", "record: the copy record (the order link item), after the broker placed it"),
     ],
     ids=["load", "broker", "record"],
 )
