@@ -114,6 +114,11 @@ def test_webhook_tokens_are_256_bit_random_and_stored_only_as_their_hash(
     figures["items_scanned"] += len(items)
 
 
+def _runs(values: list[str]) -> list[str]:
+    """``values`` with each run of equal neighbours made one."""
+    return [v for i, v in enumerate(values) if i == 0 or values[i - 1] != v]
+
+
 def test_webhook_token_never_reaches_logs_tables_queues_or_answers_during_a_full_copy(
     pipeline: Pipeline,
     pipeline_env: Any,
@@ -186,7 +191,11 @@ def test_webhook_token_never_reaches_logs_tables_queues_or_answers_during_a_full
     assert hashlib.sha256(new_token.encode()).hexdigest() in items  # only the hash is stored
     # Every ingest compared hashes with hmac.compare_digest (constant time), the wrong ones too.
     sent = [token, token, token[::-1], token, new_token]  # the 422 is refused before any token check
-    assert [a for a, _ in comparisons] == [hashlib.sha256(t.encode()).hexdigest() for t in sent]
+    expected = [hashlib.sha256(t.encode()).hexdigest() for t in sent]
+    compared = [a for a, _ in comparisons]
+    # Ingest checks against its cached group, and checks again after a fresh read when the token is
+    # not the cached group's or the group changed since (a rotation): once or twice per request.
+    assert _runs(compared) == _runs(expected) and len(expected) <= len(compared) <= 2 * len(expected)
     figures["log_chars_scanned"] += len(logs)
     figures["requests_with_token"] += len(sent)
     figures["token_leaks"] += 0
