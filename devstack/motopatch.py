@@ -19,7 +19,8 @@ moto 5.2.5 and AWS, measured with moto's own server (see ``devstack/README.md``)
    counts a message whose visibility timeout expired as still blocking its group until it is seen
    again, so when a failed batch [m1, m2] times out it can deliver m2 before m1 (order broken);
    and it stamps a batch's visibility message by message, so a receive between two stamps could
-   do the same: a group's in-flight messages are made to come back in the same millisecond.
+   do the same: a group's in-flight messages are made to come back in the same millisecond, and
+   one ReceiveMessage pass reads one instant under the queue lock (moto reads the clock per message).
 5. **Long polling sleeps until a message is deliverable.** moto wakes the waiter whenever any
    message is visible, including ones held back by an in-flight group: a follower whose batch
    failed would make its poller spin at 100% CPU for the whole WaitTimeSeconds.
@@ -133,7 +134,7 @@ def _patch_sqs() -> None:
     _only_invisible_messages_block_their_group(queue_cls)
     _long_poll_until_deliverable(queue_cls)
     _fifo_dedup_window(backend_cls)
-    _expired_in_flight_messages_come_back(backend_cls)
+    _expired_in_flight_messages_come_back(backend_cls, sqs_models.Message)
 
 
 def _cache_attribute_names(sqs_models: Any) -> None:
@@ -247,21 +248,68 @@ def _fifo_dedup_window(backend_cls: Any) -> None:
     backend_cls.send_message = send_message
 
 
-def _expired_in_flight_messages_come_back(backend_cls: Any) -> None:
-    # 4b. before each ReceiveMessage, in-flight messages whose visibility expired stop being
-    # in flight, so the head of a timed-out batch and the rest of its group come back together.
-    orig_receive = backend_cls.receive_message
+def _expired_in_flight_messages_come_back(backend_cls: Any, message_cls: Any) -> None:
+    # 4b. a ReceiveMessage pass sees one instant: under the queue lock and a frozen clock, the
+    # in-flight messages whose visibility expired stop being in flight first, then moto's pass
+    # runs without waiting; long polling repeats passes between waits. moto's own pass reads the
+    # clock per message and re-derives the blocked groups as it meets a timed-out message, so it
+    # counted the batch head it had just handed out as blocking the rest: [E-0] alone, then
+    # [E-1, E-2] a timeout later, or E-2 before E-0 when the stamps straddled the receive.
+    from moto.sqs import models
 
-    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+    moto_clock: Any = models  # moto's own clock, looked up per call as moto does
+
+    orig_receive = backend_cls.receive_message
+    orig_visible = message_cls.visible.fget
+    frozen = threading.local()
+
+    def visible(self: Any) -> bool:
+        now = getattr(frozen, "ms", None)
+        return orig_visible(self) if now is None else bool(now > self.visible_at)
+
+    message_cls.visible = property(visible)
+
+    def receive_message(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> Any:
         queue = self.get_queue(queue_name)
-        for m in [m for m in list(queue._pending_messages) if m.visible]:
-            queue._pending_messages.discard(m)
-        received = orig_receive(self, queue_name, *args, **kwargs)
-        if queue.fifo_queue and received:
-            _in_flight_group_comes_back_at_once(queue)
-        return received
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        while True:
+            with queue._messages_lock:
+                frozen.ms = moto_clock.unix_time_millis()
+                try:
+                    for m in [m for m in list(queue._pending_messages) if m.visible]:
+                        queue._pending_messages.discard(m)
+                    received = orig_receive(
+                        self, queue_name, count, 0, visibility_timeout, message_attribute_names
+                    )
+                finally:
+                    frozen.ms = None
+                if queue.fifo_queue and received:
+                    _in_flight_group_comes_back_at_once(queue)
+            left = deadline - time.monotonic()
+            if received or left <= 0:
+                return received
+            queue.wait_for_messages(min(left, _until_next_timeout(queue)))
 
     backend_cls.receive_message = receive_message
+
+
+def _until_next_timeout(queue: Any) -> float:
+    """Seconds until the next in-flight message's visibility expires (at most 1): nothing
+    notifies a long poll when a visibility timeout runs out, so the wait must end by then."""
+    from moto.sqs import models
+
+    moto_clock: Any = models
+    stamps = [m.visible_at for m in list(queue._pending_messages)]
+    if not stamps:
+        return 1.0
+    return float(max(0.001, min(1.0, (min(stamps) - float(moto_clock.unix_time_millis())) / 1000 + 0.001)))
 
 
 def _in_flight_group_comes_back_at_once(queue: Any) -> None:
