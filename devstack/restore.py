@@ -92,6 +92,7 @@ def restore_fanout(
 def _redrive(store: Any, sqs: Any, group_id: str, queue_urls: dict[str, str]) -> int:
     """Sends every pending copy of the group to its follower's queue, in acceptance order."""
     from tradecopier.domain.enums import CopyStatus
+    from tradecopier.logic.deliveries import REDRIVEN_ATTRIBUTE
     from tradecopier.logic.ingest import deduplication_id
 
     sent = 0
@@ -110,6 +111,7 @@ def _redrive(store: Any, sqs: Any, group_id: str, queue_urls: dict[str, str]) ->
                 MessageAttributes={
                     "event_id": {"DataType": "String", "StringValue": accepted.event.event_id},
                     "group_id": {"DataType": "String", "StringValue": group_id},
+                    REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": "true"},
                 },
             )
             sent += 1

@@ -15,6 +15,10 @@ from tradecopier.logic.sqs_batch import SqsRecord
 from tradecopier.observability import logger
 from tradecopier.settings import ExecutorSettings
 
+# Set on a copy sent again by home mode's restart (devstack.restore): its first SQS delivery may
+# not be its first try, so the executor asks the broker before it trusts a "stale" or "at target".
+REDRIVEN_ATTRIBUTE = "redriven"
+
 # queue name → (group_id, account_id). A queue's owner never changes (its name is derived from
 # both), so the lookup is cached for the life of the execution environment.
 _queue_owners: dict[str, tuple[str, str]] = {}
@@ -52,6 +56,7 @@ def copy_record(record: SqsRecord, remaining_s: Callable[[], float] = no_deadlin
         attempt=record.approximate_receive_count,
         max_attempts=services.settings.follower_max_receive_count,
         remaining_s=remaining_s,
+        redriven=record.string_attribute(REDRIVEN_ATTRIBUTE) == "true",
     )
 
     def broker_for(follower: Follower) -> BrokerAccount:

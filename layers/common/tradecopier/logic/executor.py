@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tradecopier.brokers.base import (
     BrokerAccessDenied,
@@ -34,6 +34,7 @@ from tradecopier.domain.decide import (
     NeedPosition,
     NoCopy,
     Place,
+    client_order_id,
     decide,
     is_follower_of,
 )
@@ -100,10 +101,17 @@ class Delivery:
     # Seconds left in the invocation (the Lambda context's); unknown: no limit.
     remaining_s: Callable[[], float] = field(default=no_deadline, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    # Sent again by home mode's restart (devstack.restore): a first SQS attempt, not a first try.
+    redriven: bool = False
 
     @property
     def is_last_attempt(self) -> bool:
         return self.attempt >= self.max_attempts
+
+    @property
+    def tried_before(self) -> bool:
+        """An earlier delivery may have reached the broker and died before recording the copy."""
+        return self.attempt > 1 or self.redriven
 
     def may_wait_inline(self, seconds: float) -> bool:
         return 0 <= seconds <= INLINE_WAIT_MAX_S and self.remaining_s() - seconds >= INLINE_WAIT_RESERVE_S
@@ -302,7 +310,8 @@ def _decide_and_act(
 ) -> Outcome:
     accepted = delivery.accepted
     follower = inputs.follower
-    decision = decide(accepted, follower, inputs.claim, inputs.link, now=clock())
+    now = clock()
+    decision = decide(accepted, follower, inputs.claim, inputs.link, now=now)
     if follower is None or not is_follower_of(inputs.claim, accepted.group_id):
         assert isinstance(decision, NoCopy)  # removed, or leader protection: no broker is touched
         return _no_copy(decision)
@@ -326,9 +335,17 @@ def _decide_and_act(
                 f"check for an exit ({unreachable.reason})",
             )
         if isinstance(decision, NeedPosition):
-            decision = decide(accepted, follower, inputs.claim, inputs.link, now=clock(), position=position)
+            earlier = _placed_before(delivery, follower, broker)
+            if earlier is not None:
+                # The broker took this copy and the record was lost (a crash, a kill): decided
+                # again as it was then -- before its fill, at its acceptance -- the decision is the
+                # one the broker already holds (not "stale", not "already at target"), and placing
+                # it again returns that order (same client order id), so the record tells the truth.
+                position, holdings = _as_before(earlier, position, holdings)
+                now = accepted.received_at
+            decision = decide(accepted, follower, inputs.claim, inputs.link, now=now, position=position)
         assert not isinstance(decision, NeedPosition)  # asked once, answered once
-        outcome, state = _act_within_rules(decision, delivery, follower, broker, holdings, clock)
+        outcome, state = _act_within_rules(decision, delivery, follower, broker, holdings, now)
         if position is not None and isinstance(decision, Place) and outcome.filled:
             # The follower's position is known without another broker call: sync re-checks it.
             outcome = replace(
@@ -345,12 +362,12 @@ def _act_within_rules(
     follower: Follower,
     broker: BrokerAccount,
     holdings: Mapping[str, int],
-    clock: Clock,
+    now: datetime,
 ) -> tuple[Outcome, RiskState | None]:
     """The opening rules cap or reject the part that opens; the copy that opens is counted."""
     counted = None
     if isinstance(decision, Place):
-        decision, counted = risk.apply_opening_rules(decision, follower, holdings, clock())
+        decision, counted = risk.apply_opening_rules(decision, follower, holdings, now)
     if isinstance(decision, NoCopy):
         return _no_copy(decision), follower.risk_state
     return _act_on_broker(decision, delivery, broker), counted or follower.risk_state
@@ -366,6 +383,29 @@ def _with_losses(
     if state is not None and state != follower.risk_state:
         return replace(outcome, risk=risk.RiskChange(state, read=follower.risk_state))
     return outcome
+
+
+def _placed_before(delivery: Delivery, follower: Follower, broker: BrokerAccount) -> BrokerOrder | None:
+    """On a delivery that may not be the first, the order an earlier one placed for this entry
+    (found by the copy's deterministic client order id); None on a first delivery (no broker call)."""
+    event = delivery.accepted.event
+    if not delivery.tried_before or not isinstance(event, OrderPlaced | OrderFilled):
+        return None
+    coid = client_order_id(delivery.group_id, event.event_id, follower.account_id)
+    return broker.find_by_client_order_id(coid)
+
+
+def _as_before(
+    order: BrokerOrder, position: int | None, holdings: Mapping[str, int]
+) -> tuple[int | None, Mapping[str, int]]:
+    """The follower's position and holdings as they were before ``order`` filled."""
+    if order.status is not OrderStatus.FILLED or position is None:
+        return position, holdings
+    signed = order.side.sign * order.qty
+    before = dict(holdings)
+    if order.symbol in before:
+        before[order.symbol] -= signed
+    return position - signed, {symbol: qty for symbol, qty in before.items() if qty}
 
 
 def _no_copy(decision: NoCopy) -> Outcome:

@@ -55,6 +55,12 @@ class SqsRecord:
     def approximate_receive_count(self) -> int:
         return int(self._raw["attributes"]["ApproximateReceiveCount"])
 
+    def string_attribute(self, name: str) -> str | None:
+        """A message attribute's ``stringValue`` (Lambda's record spelling), None when absent."""
+        attribute = (self._raw.get("messageAttributes") or {}).get(name) or {}
+        value = attribute.get("stringValue")
+        return None if value is None else str(value)
+
 
 def process_fifo_batch(event: Mapping[str, Any], handle: Callable[[SqsRecord], None]) -> BatchResponse:
     """Handles the event's records in order; stops at the first failure (it and the rest fail)."""
