@@ -328,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             results["executor_cpu_ms_per_copy"] = overhead["executor_per_copy"]["own_cpu_ms_median"]
             results["aws_calls_per_event"] = overhead["aws_calls_per_event"]
             results["aws_calls_per_copy"] = overhead["aws_calls_per_copy"]
+            results["critical_path"] = overhead["critical_path"]
             per_copy = overhead["dynamodb_per_copy"]
             results["dynamodb_writes_per_copy"] = per_copy["write_items"].get("copier", 0.0)
             results["dynamodb_wru_per_copy"] = per_copy["wru"].get("copier", 0.0)

@@ -91,6 +91,8 @@ class ScopeCounts:
     sns_message_bytes: list[int] = field(default_factory=list)
     # capacity units per "Operation table-kind" (what each call cost, as the engine reported it)
     units_by_call: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # per scoped block (one handler invocation): its calls in order, "service.Operation[ kind]"
+    sequences: list[list[str]] = field(default_factory=list)
 
 
 class CallLog:
@@ -110,6 +112,8 @@ class CallLog:
     def scoped(self, name: str | None) -> Iterator[None]:
         """Counts the calls made inside under ``name``; ``None``: counts nothing (hooks idle)."""
         previous, self.scope = self.scope, name
+        if name is not None:
+            self.counts(name).sequences.append([])
         try:
             yield
         finally:
@@ -128,6 +132,11 @@ class CallLog:
         service = model.service_model.service_name
         operation = model.name
         counts.calls[f"{service}.{operation}"] += 1
+        label = f"{service}.{operation}"
+        if service == "dynamodb":
+            label += f" {self._kind(_table_of(params))}"
+        if counts.sequences:
+            counts.sequences[-1].append(label)
         if service == "sns" and operation == "Publish":
             counts.sns_message_bytes.append(len(str(params.get("Message", "")).encode()))
         if service != "dynamodb":
@@ -200,6 +209,18 @@ class CallLog:
         for kind, value in units.items():
             target[kind] += value
             counts.units_by_call[f"{model.name} {kind}"] += value
+
+
+def _table_of(params: dict[str, Any]) -> str:
+    """The (first) table a DynamoDB request names: ``TableName``, ``RequestItems`` or ``TransactItems``."""
+    if "TableName" in params:
+        return str(params["TableName"])
+    for table in params.get("RequestItems", {}):
+        return str(table)
+    for action in params.get("TransactItems", []):
+        for body in action.values():
+            return str(body.get("TableName", ""))
+    return ""
 
 
 def dynamodb_item_bytes(item: dict[str, Any]) -> int:

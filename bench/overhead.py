@@ -423,6 +423,7 @@ def _result(
 ) -> dict[str, Any]:
     from bench.awscalls import dynamodb_item_bytes
     from bench.copyitems import event_copy_items
+    from bench.critical import critical_path
     from bench.stats import mean, median, summary
 
     # Every copy must be placed, or the per-copy figures would describe something else.
@@ -487,6 +488,7 @@ def _result(
         else 0,
         "aws_calls_per_event": per(ingest_counts.calls, events),
         "aws_calls_per_copy": per(executor_counts.calls, copies),
+        "critical_path": critical_path(ingest_counts.sequences, executor_counts.sequences, copies),
         "dynamodb_per_event": {
             "write_items": per(ingest_counts.write_items, events),
             "read_requests": per(ingest_counts.read_requests, events),

@@ -5,16 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-GOALS_TEXT = {
-    "e2e_p50_vs_floor": "e2e p50 ≤ 1.3 × floor p50",
-    "e2e_p99_vs_floor": "e2e p99 ≤ 1.5 × floor p99",
-    "e2e_p50_scaling": "e2e p50 at 50 followers ≤ 2 × p50 at 10",
-    "executor_cpu": "executor own CPU ≤ 2 ms per copied order",
-    "dynamodb_writes": "DynamoDB writes ≤ 2 per copied order",
-    "imports": "each hot-path import ≤ 1.5 × baseline",
-    "cost": "≤ $20 per million leader trades at 10 followers",
-    "monthly": "≤ $10 a month for the typical trader (bench/monthly.py)",
-}
+# Issue 19's goals, in its table's order: (name, text, limit, unit). Every row is in results.md,
+# "–" where this run did not produce the figure.
+GOALS: tuple[tuple[str, str, float, str], ...] = (
+    (
+        "sequential_calls",
+        "sequential AWS calls on the critical path: leader POST → broker call (warm)",
+        3,
+        "",
+    ),
+    ("writes_after_broker", "DynamoDB writes per copy after the broker call", 1, ""),
+    ("wru_n10", "copier WRU per copy at 10 followers", 2, "WRU"),
+    ("wru_n50", "copier WRU per copy at 50 followers", 2, "WRU"),
+    ("executor_cpu", "executor own CPU per copy (median)", 2.5, "ms"),
+    ("ingest_cpu", "ingest own CPU per event (median)", 2.5, "ms"),
+    ("import_ingest", "import time ingest vs baseline", 1.6, "×"),
+    ("import_executor", "import time executor vs baseline", 1.6, "×"),
+    ("stack_cpu", "local stack CPU per copy (10 followers)", 15, "ms"),
+    ("e2e_n1", "e2e p50 / floor p50 at 1 follower", 3, "×"),
+    ("e2e_n10", "e2e p50 / floor p50 at 10 followers", 3, "×"),
+    ("cost", "USD per million leader trades, 10 followers", 25, "USD"),
+    ("monthly", "monthly bill of the typical trader, list prices (bench/monthly.py)", 10, "USD"),
+)
 
 
 # Where a hot handler's import time goes (``bench.imports.profile``), the packages the report names.
@@ -24,38 +36,53 @@ IMPORT_PACKAGES = (
 )
 
 
-def _goal(name: str, where: str, measured: float | None, limit: float, unit: str = "") -> dict[str, Any]:
+def _dig(results: dict[str, Any], *path: str) -> Any:
+    value: Any = results
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _ratio(results: dict[str, Any], name: str) -> float | None:
+    imports = results.get("import_ms", {})
+    return imports[name] / imports["baseline"] if name in imports and imports.get("baseline") else None
+
+
+def measured_figures(results: dict[str, Any]) -> dict[str, float | None]:
+    """Each goal's figure from what the bench wrote (``None``: not measured in this run)."""
     return {
-        "goal": GOALS_TEXT[name] + (f" ({where})" if where else ""),
-        "measured": None if measured is None else round(measured, 2),
-        "limit": round(limit, 2),
-        "unit": unit,
-        "met": None if measured is None else measured <= limit,
+        "sequential_calls": _dig(results, "critical_path", "sequential_calls"),
+        "writes_after_broker": _dig(results, "critical_path", "copier_writes_after_broker_per_copy"),
+        "wru_n10": results.get("dynamodb_wru_per_copy"),
+        "wru_n50": _dig(results, "overhead_n50", "dynamodb_wru_per_copy", "copier"),
+        "executor_cpu": results.get("executor_cpu_ms_per_copy"),
+        "ingest_cpu": results.get("ingest_cpu_ms"),
+        "import_ingest": _ratio(results, "ingest"),
+        "import_executor": _ratio(results, "executor"),
+        "stack_cpu": _dig(results, "e2e_detail", "n10", "stack_cpu_ms_per_copy"),
+        "e2e_n1": _dig(results, "e2e_over_floor", "n1", "p50"),
+        "e2e_n10": _dig(results, "e2e_over_floor", "n10", "p50"),
+        "cost": results.get("usd_per_million_trades_n10"),
+        "monthly": _dig(results, "monthly_bill", "total_usd"),
     }
 
 
 def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 19's table: every goal, its figure from this run, the limit, whether it is met."""
+    figures = measured_figures(results)
     out: list[dict[str, Any]] = []
-    e2e, floor = results.get("e2e_ms", {}), results.get("floor_ms", {})
-    for key in ("n10", "n50"):
-        if key in e2e and key in floor:
-            out.append(_goal("e2e_p50_vs_floor", key, e2e[key]["p50"], 1.3 * floor[key]["p50"], "ms"))
-            out.append(_goal("e2e_p99_vs_floor", key, e2e[key]["p99"], 1.5 * floor[key]["p99"], "ms"))
-    if "n10" in e2e and "n50" in e2e:
-        out.append(_goal("e2e_p50_scaling", "", e2e["n50"]["p50"], 2 * e2e["n10"]["p50"], "ms"))
-    if "executor_cpu_ms_per_copy" in results:
-        out.append(_goal("executor_cpu", "", results["executor_cpu_ms_per_copy"], 2.0, "ms"))
-    if "dynamodb_writes_per_copy" in results:
-        out.append(_goal("dynamodb_writes", "", results["dynamodb_writes_per_copy"], 2.0, "writes"))
-    imports = results.get("import_ms", {})
-    if "baseline" in imports:
-        for name in ("ingest", "executor"):
-            if name in imports:
-                out.append(_goal("imports", name, imports[name], 1.5 * imports["baseline"], "ms"))
-    if "usd_per_million_trades_n10" in results:
-        out.append(_goal("cost", "", results["usd_per_million_trades_n10"], 20.0, "USD"))
-    if "monthly_bill" in results:
-        out.append(_goal("monthly", "list prices", results["monthly_bill"]["total_usd"], 10.0, "USD"))
+    for name, text, limit, unit in GOALS:
+        measured = figures[name]
+        out.append(
+            {
+                "name": name,
+                "goal": text,
+                "measured": None if measured is None else round(float(measured), 2),
+                "limit": limit,
+                "unit": unit,
+                "met": None if measured is None else float(measured) <= limit,
+            }
+        )
     return out
 
 
@@ -177,13 +204,18 @@ def markdown(results: dict[str, Any]) -> str:
     lines += _monthly_lines(results.get("monthly_bill"))
     goal_rows = results.get("goals", [])
     if goal_rows:
-        lines += ["", "## Goals", "", "| goal | measured | limit | met |", "|---|---:|---:|:---:|"]
+        lines += [
+            "",
+            "## Goals (issue 19)",
+            "",
+            "| figure | measured | limit | met |",
+            "|---|---:|---:|:---:|",
+        ]
         for goal in goal_rows:
             met = "n/a" if goal["met"] is None else ("yes" if goal["met"] else "**no**")
-            lines.append(
-                f"| {goal['goal']} | {_fmt(goal['measured'])} {goal['unit']} "
-                f"| {_fmt(goal['limit'])} {goal['unit']} | {met} |"
-            )
+            unit = f" {goal['unit']}" if goal["unit"] else ""
+            measured = "–" if goal["measured"] is None else f"{_fmt(goal['measured'])}{unit}"
+            lines.append(f"| {goal['goal']} | {measured} | ≤ {_fmt(goal['limit'])}{unit} | {met} |")
     errors = results.get("errors", {})
     if errors:
         lines += ["", "## Errors", ""] + [f"- {part}: {error}" for part, error in errors.items()]

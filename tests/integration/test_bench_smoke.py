@@ -61,6 +61,9 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     for key in ("aws_calls_per_event", "aws_calls_per_copy"):
         calls = results[key]
         assert calls and all("." in name and _number(count) for name, count in calls.items()), calls
+    path = results["critical_path"]  # leader POST -> broker call: ingest's calls + the executor's
+    assert _number(path["sequential_calls"]) and _number(path["copier_writes_after_broker_per_copy"]), path
+    assert len(results["goals"]) == 13, results["goals"]  # issue 19's table, every row
     for name in ("ingest", "admin", "executor", "baseline"):
         assert _number(results["import_ms"][name]), results["import_ms"]
     for label in ("no_rules", "every_rule"):  # a copy's cost with and without risk rules
