@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Literal
 
 from tradecopier.brokers.base import BrokerAccount, BrokerError
-from tradecopier.dal.copier import CopierStore, CopyInputs
+from tradecopier.dal.copier import CopierStore, CopyInputs, copy_order_id
 from tradecopier.domain.accounts import Follower
 from tradecopier.domain.decide import (
     Cancel,
@@ -62,7 +62,13 @@ def preview_event(
     leader_order_id = None if isinstance(event, PositionFlattened) else event.order_id
     answers = []
     for follower in group.provisioned_followers:
-        inputs = store.load_copy_inputs(group_id, follower.account_id, event.event_id, leader_order_id)
+        inputs = store.load_copy_inputs(
+            group_id,
+            follower.account_id,
+            event.event_id,
+            leader_order_id,
+            placed=copy_order_id(accepted) is not None,
+        )
         current = inputs.follower
         decision = decide(accepted, current, inputs.claim, inputs.link, now=now)
         if (

@@ -66,7 +66,9 @@ Access patterns (module of ``tradecopier.dal.copier`` in brackets):
 - executor load: one strongly consistent BatchGetItem of five items: follower (lock and risk
   state), claim, event (its ``followers``: a follower missing there joined later, nothing to copy),
   the copy item in the event's partition, the link item of the order the event acts on (for an
-  ``order.placed`` that is its own copy record, when it names this event). [copy_inputs]
+  ``order.placed`` that is its own copy record, when it names this event). An ``order.placed``'s
+  load (``placed=True``) reads four: not the event's partition, read (one GetItem more) only when
+  the link item is another event's or a link alone. Each key is 1 RRU, found or not. [copy_inputs]
 - record copy: one conditional PutItem (small, ≈ 1 WRU whatever the number of followers; an
   ``order.placed``'s at its link key, carrying the link it creates: after the broker call the
   copy costs this one write), going through only while no final outcome of this event is there
