@@ -225,6 +225,12 @@ def _previous(args: argparse.Namespace) -> dict[str, Any]:
     return previous
 
 
+def _init_ms(results: dict[str, Any]) -> dict[str, float]:
+    """The hot handlers' import (ms, median, ``bench.imports``): the part of INIT our code controls."""
+    imports = results.get("import_ms", {})
+    return {name: float(imports[name]) for name in ("ingest", "executor") if name in imports}
+
+
 def _monthly(results: dict[str, Any], errors: dict[str, str]) -> None:
     """The typical trader's monthly bill, from this run's overhead figures (else the last run's)."""
     overhead = results.get("overhead_detail")
@@ -334,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             results["dynamodb_wru_per_copy"] = per_copy["wru"].get("copier", 0.0)
             results["paper_broker_dynamodb_writes_per_copy"] = per_copy["write_items"].get("paper", 0.0)
             results["paper_broker_dynamodb_wru_per_copy"] = per_copy["wru"].get("paper", 0.0)
+            overhead["init_ms"] = _init_ms(results)  # what a cold start's INIT bills (bench.cost)
             results["overhead_detail"] = overhead
             results.update(cost.compute(overhead, cost.load_prices(), cost.memory_sizes(), followers=10))
             _say("[bench] overhead: the same with every risk rule on each follower")
@@ -348,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
                 # How the per-copy figures grow with the group (the event item holds every copy).
                 _say("[bench] overhead: 20 events, 50 followers")
                 wide = run_overhead(args, 50, 20, profile=False)
+                wide["init_ms"] = overhead["init_ms"]
                 wide_cost = cost.compute(wide, cost.load_prices(), cost.memory_sizes(), followers=50)
                 results["usd_per_million_trades_n50"] = wide_cost["usd_per_million_trades_n10"]
                 results["overhead_n50"] = {

@@ -8,6 +8,14 @@ Per leader trade copied to N followers (N = 10 for the headline figure):
   (1769 MB / memory: Lambda gives a full vCPU only at 1,769 MB, proportionally less below) + the
   measured time spent waiting on AWS calls (wall − CPU, against the local emulators), rounded up
   to the next ms;
+- Lambda INIT (billed for on-demand ZIP functions on managed runtimes since 2025-08-01, AWS compute
+  blog "AWS Lambda standardizes billing for INIT phase"): a cold start bills its init phase at the
+  function's memory, at a full vCPU (on-demand init is not throttled to the memory's share: AWS
+  Serverless Land, "Utilize initialization phase"), so the measured handler import
+  (``overhead["init_ms"]``, ``bench.imports``: the part of INIT our code controls; the runtime's
+  own start, not measured here, comes on top) as is, in ``cold_start_share`` of the
+  invocations: 1 % for the per-million figure (AWS: INITs "typically occur in under 1% of
+  invocations"); the monthly bill of a quiet trader takes every invocation as cold (an upper bound);
 - SNS FIFO: the Publish calls counted per event (per 64 KB), payload GB, and N subscription deliveries;
 - SQS FIFO, per follower queue: the SendMessage SNS makes into it, and the event source mapping's
   ReceiveMessage that returns the batch and DeleteMessageBatch after it succeeded — one of each per
@@ -33,6 +41,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRICES = Path(__file__).with_name("prices.json")
 GB = 1024**3
+COLD_START_SHARE = 0.01  # of invocations that start an execution environment (AWS: "under 1%")
 
 
 def load_prices(path: Path = PRICES) -> dict[str, Any]:
@@ -63,8 +72,23 @@ def _sum(values: dict[str, float]) -> float:
     return float(sum(values.values()))
 
 
+def init_gb_s(
+    overhead: dict[str, Any], memory: dict[str, int], executor_invocations: float, share: float
+) -> float:
+    """GB-s of the INIT phases per trade: ``share`` of the invocations start cold, each billing its
+    measured init (``overhead["init_ms"]``: none measured, none counted) at a full vCPU."""
+    init = overhead.get("init_ms") or {}
+    ingest = memory["IngestFunction"] / 1024 * math.ceil(float(init.get("ingest", 0.0))) / 1000
+    executor = memory["ExecutorFunction"] / 1024 * math.ceil(float(init.get("executor", 0.0))) / 1000
+    return share * (ingest + executor_invocations * executor)
+
+
 def compute(
-    overhead: dict[str, Any], prices: dict[str, Any], memory: dict[str, int], followers: int = 10
+    overhead: dict[str, Any],
+    prices: dict[str, Any],
+    memory: dict[str, int],
+    followers: int = 10,
+    cold_start_share: float = COLD_START_SHARE,
 ) -> dict[str, Any]:
     n = followers
     lam, api, sns, sqs = (
@@ -109,6 +133,9 @@ def compute(
         * executor_ms
         / 1000
         * lam["arm64_gb_second"],
+        "lambda_init_gb_s": m
+        * init_gb_s(overhead, memory, executor_invocations, cold_start_share)
+        * lam["arm64_gb_second"],
         "sns_publish": publishes * sns_chunks * sns["publish_requests_per_million"],
         "sns_payload": m * publishes * message_bytes / GB * sns["publish_payload_per_gb"]
         + m * n * message_bytes / GB * sns["subscription_payload_per_gb"],
@@ -140,6 +167,8 @@ def compute(
             "measured_at_followers": overhead["followers"],
             "memory_mb": {"ingest": ingest_mb, "executor": executor_mb},
             "billed_ms": {"ingest": ingest_ms, "executor_per_invocation": executor_ms},
+            "init_ms": {key: float(v) for key, v in (overhead.get("init_ms") or {}).items()},
+            "cold_start_share": cold_start_share,
             "billed_ms_unscaled_cpu": {
                 "ingest": math.ceil(ingest["wall_ms_mean"]),
                 "executor_per_invocation": math.ceil(executor["wall_ms_mean"] * per_batch),

@@ -115,6 +115,9 @@ class Profile:
     scheduler_runs_per_month: int = MINUTES_PER_MONTH  # once a minute
     scheduler_memory_mb: int = 256
     dashboards: int = 1
+    # Lambda INIT is billed (since 2025-08-01): at ~100 trades a day an execution environment may
+    # well be gone between trades, so every invocation is taken as a cold start (an upper bound).
+    cold_start_share: float = 1.0
 
     @property
     def trades_per_month(self) -> int:
@@ -359,7 +362,13 @@ def typical_bill(
     with the totals of ``VARIANTS`` beside it."""
     profile = profile or Profile()
     prices = prices or cost.load_prices()
-    per_trade = cost.compute(overhead, prices, cost.memory_sizes(), followers=profile.followers)
+    per_trade = cost.compute(
+        overhead,
+        prices,
+        cost.memory_sizes(),
+        followers=profile.followers,
+        cold_start_share=profile.cold_start_share,
+    )
     counts, metrics = template_counts(), catalogued_metrics()
     result = bill(profile, per_trade, prices, counts, metrics)
     variants = {
