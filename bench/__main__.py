@@ -343,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             overhead["init_ms"] = _init_ms(results)  # what a cold start's INIT bills (bench.cost)
             results["overhead_detail"] = overhead
             results.update(cost.compute(overhead, cost.load_prices(), cost.memory_sizes(), followers=10))
+            results["memory_options_n10"] = cost.memory_options(overhead, cost.load_prices())
             _say("[bench] overhead: the same with every risk rule on each follower")
             ruled = run_overhead(
                 args, args.overhead_followers, args.overhead_events, profile=False, every_risk_rule=True

@@ -182,3 +182,37 @@ def compute(
             "prices_as_published_on": prices["as_published_on"],
         },
     }
+
+
+MEMORY_OPTIONS_MB = (256, 512, 1024, 1769)
+
+
+def memory_options(
+    overhead: dict[str, Any], prices: dict[str, Any], followers: int = 10
+) -> dict[str, dict[str, float]]:
+    """What each MemorySize would cost and how long each invocation would run, by this run's
+    figures and the same billed-duration model: per size, the billed ms of one ingest and one
+    executor invocation and the GB-s USD per million trades at ``followers`` (both functions at
+    that size). Below 1,769 MB the CPU part stretches with 1769 / memory, so GB-s stay about flat
+    (CPU × 1,769 MB) while waiting costs memory × time: smaller is a little cheaper and slower."""
+    lam = prices["lambda"]
+    per_batch = max(1.0, float(overhead["records_per_executor_invocation"]))
+    ingest, executor = overhead["ingest"], overhead["executor_per_copy"]
+    out: dict[str, dict[str, float]] = {}
+    for mb in MEMORY_OPTIONS_MB:
+        ingest_ms = billed_ms(
+            ingest["process_cpu_ms_mean"], ingest["wall_ms_mean"], mb, lam["full_vcpu_at_mb"]
+        )
+        executor_ms = billed_ms(
+            executor["process_cpu_ms_mean"] * per_batch,
+            executor["wall_ms_mean"] * per_batch,
+            mb,
+            lam["full_vcpu_at_mb"],
+        )
+        gb_s = mb / 1024 * (ingest_ms + followers / per_batch * executor_ms) / 1000
+        out[str(mb)] = {
+            "ingest_billed_ms": ingest_ms,
+            "executor_billed_ms": executor_ms,
+            "lambda_gb_s_usd_per_million_trades": round(1e6 * gb_s * lam["arm64_gb_second"], 3),
+        }
+    return out

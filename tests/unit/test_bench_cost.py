@@ -42,3 +42,13 @@ def test_a_cold_starts_init_is_billed_at_its_measured_length_in_its_share_of_inv
     without = cost.compute(_overhead(None), prices, MEMORY)
     assert without["cost_breakdown_n10"]["lambda_init_gb_s"] == 0.0
     assert measured["usd_per_million_trades_n10"] > without["usd_per_million_trades_n10"]
+
+
+def test_memory_options_show_smaller_functions_a_little_cheaper_and_slower() -> None:
+    options = cost.memory_options(_overhead(None), cost.load_prices())
+    assert list(options) == ["256", "512", "1024", "1769"]
+    usd = [o["lambda_gb_s_usd_per_million_trades"] for o in options.values()]
+    slow = [o["executor_billed_ms"] for o in options.values()]
+    assert usd == sorted(usd) and slow == sorted(slow, reverse=True)
+    # 2 ms CPU + 4 ms waiting: at 512 MB the CPU takes 2 × 1769 / 512 = 6.9 ms
+    assert options["512"]["executor_billed_ms"] == 11 and options["1769"]["executor_billed_ms"] == 6
