@@ -68,6 +68,12 @@ def billed_ms(cpu_ms: float, wall_ms: float, memory_mb: int, full_vcpu_mb: int) 
     return max(1, math.ceil(cpu_ms / share + max(0.0, wall_ms - cpu_ms)))
 
 
+def _billed(sample: dict[str, Any], records: float, memory_mb: int, lam: dict[str, Any]) -> int:
+    """``billed_ms`` of one invocation handling ``records`` records of the measured ``sample``."""
+    cpu, wall = sample["process_cpu_ms_mean"] * records, sample["wall_ms_mean"] * records
+    return billed_ms(cpu, wall, memory_mb, lam["full_vcpu_at_mb"])
+
+
 def _sum(values: dict[str, float]) -> float:
     return float(sum(values.values()))
 
@@ -103,15 +109,8 @@ def compute(
     executor_invocations = n / per_batch
 
     ingest_mb, executor_mb = memory["IngestFunction"], memory["ExecutorFunction"]
-    ingest_ms = billed_ms(
-        ingest["process_cpu_ms_mean"], ingest["wall_ms_mean"], ingest_mb, lam["full_vcpu_at_mb"]
-    )
-    executor_ms = billed_ms(
-        executor["process_cpu_ms_mean"] * per_batch,
-        executor["wall_ms_mean"] * per_batch,
-        executor_mb,
-        lam["full_vcpu_at_mb"],
-    )
+    ingest_ms = _billed(ingest, 1.0, ingest_mb, lam)
+    executor_ms = _billed(executor, per_batch, executor_mb, lam)
     message_bytes = float(overhead["sns_message_bytes_mean"]) or 1.0
     publishes = float(overhead["aws_calls_per_event"].get("sns.Publish", 0.0))
     sns_chunks = math.ceil(message_bytes / sns["publish_chunk_bytes"])
@@ -200,15 +199,7 @@ def memory_options(
     ingest, executor = overhead["ingest"], overhead["executor_per_copy"]
     out: dict[str, dict[str, float]] = {}
     for mb in MEMORY_OPTIONS_MB:
-        ingest_ms = billed_ms(
-            ingest["process_cpu_ms_mean"], ingest["wall_ms_mean"], mb, lam["full_vcpu_at_mb"]
-        )
-        executor_ms = billed_ms(
-            executor["process_cpu_ms_mean"] * per_batch,
-            executor["wall_ms_mean"] * per_batch,
-            mb,
-            lam["full_vcpu_at_mb"],
-        )
+        ingest_ms, executor_ms = _billed(ingest, 1.0, mb, lam), _billed(executor, per_batch, mb, lam)
         gb_s = mb / 1024 * (ingest_ms + followers / per_batch * executor_ms) / 1000
         out[str(mb)] = {
             "ingest_billed_ms": ingest_ms,
