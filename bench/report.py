@@ -160,6 +160,15 @@ def markdown(results: dict[str, Any]) -> str:
             results.get("paper_broker_dynamodb_writes_per_copy"),
         ),
     ]
+    path = results.get("critical_path", {})
+    rows += [
+        ("sequential AWS calls: ingest, up to its publish (warm)", path.get("ingest_calls_to_publish")),
+        ("sequential AWS calls: executor, before the broker call", path.get("executor_calls_before_broker")),
+    ]
+    rows += [
+        (f"MemorySize {mb} MB: executor billed ms / GB-s USD per million trades", _pair(option))
+        for mb, option in results.get("memory_options_n10", {}).items()
+    ]
     rows += [
         (f"AWS calls per accepted event: {k}", v) for k, v in results.get("aws_calls_per_event", {}).items()
     ]
@@ -220,6 +229,10 @@ def markdown(results: dict[str, Any]) -> str:
     if errors:
         lines += ["", "## Errors", ""] + [f"- {part}: {error}" for part, error in errors.items()]
     return "\n".join(lines) + "\n"
+
+
+def _pair(option: dict[str, Any]) -> str:
+    return f"{option['executor_billed_ms']} / {option['lambda_gb_s_usd_per_million_trades']:.2f}"
 
 
 def _per_broker_lines(results: dict[str, Any]) -> list[str]:

@@ -92,3 +92,16 @@ def test_a_figure_the_run_did_not_produce_is_shown_not_met_nor_missed() -> None:
     assert "| ingest own CPU per event (median) | 2.00 ms | ≤ 2.50 ms | yes |" in table
     assert "| USD per million leader trades, 10 followers | – | ≤ 25 USD | n/a |" in table
     assert "1.3 × floor" not in table  # round 1's goals are gone
+
+
+def test_the_overhead_table_shows_the_critical_path_and_the_memory_options() -> None:
+    results = _results() | {
+        "critical_path": {"ingest_calls_to_publish": 2.0, "executor_calls_before_broker": 1.0},
+        "memory_options_n10": {
+            "256": {"executor_billed_ms": 80, "lambda_gb_s_usd_per_million_trades": 2.8},
+            "512": {"executor_billed_ms": 47, "lambda_gb_s_usd_per_million_trades": 3.3},
+        },
+    }
+    table = report.markdown(results)
+    assert "| sequential AWS calls: executor, before the broker call | 1.00 |" in table
+    assert "| MemorySize 256 MB: executor billed ms / GB-s USD per million trades | 80 / 2.80 |" in table
