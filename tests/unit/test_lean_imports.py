@@ -27,6 +27,7 @@ NOT_AT_INIT: dict[str, tuple[str, ...]] = {
         "aws_lambda_powertools.utilities.data_classes",  # every event source class, ~20-35 ms
         "aws_lambda_powertools.event_handler",
         "moto",
+        *(BOTO3 := ("boto3", "s3transfer")),  # clients are botocore's (tradecopier.aws): no S3 transfers
     ),
     "ingest": (
         "tradecopier.brokers.tradovate",
@@ -39,6 +40,7 @@ NOT_AT_INIT: dict[str, tuple[str, ...]] = {
         "tradecopier.logic.executor",
         "aws_lambda_powertools.utilities.batch",
         "moto",
+        *BOTO3,
     ),
 }
 
