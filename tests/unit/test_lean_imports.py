@@ -19,6 +19,8 @@ from bench import imports
 NOT_AT_INIT: dict[str, tuple[str, ...]] = {
     "executor": (
         "tradecopier.brokers.tradovate",  # only when a follower is at Tradovate (registry imports it then)
+        "tradecopier.brokers.projectx",
+        "tradecopier.brokers.paper",  # likewise: only when a follower is a paper account
         "tradecopier.brokers.credentials",  # Secrets Manager: real brokers only
         "tradecopier.api",  # the HTTP face: ingest and admin
         "tradecopier.fanout.followers",  # provisioning: admin
@@ -75,3 +77,32 @@ def test_handler_init_imports_only_its_hot_path(name: str) -> None:
         if any(module == banned or module.startswith(banned + ".") for banned in NOT_AT_INIT[name])
     )
     assert unwanted == []
+
+
+def _settings_built_after_import(name: str) -> list[str]:
+    code_dir, module = imports.MODULES[name]
+    program = (
+        "import json, sys\n"
+        f"sys.path[:0] = {[str(code_dir), str(imports.LAYER)]!r}\n"
+        f"import {module}\n"
+        "from pydantic import BaseModel\n"
+        "from tradecopier import settings\n"
+        "built = [n for n, c in vars(settings).items() if isinstance(c, type) and issubclass(c, BaseModel)\n"
+        "         and c.__module__ == settings.__name__ and c.__pydantic_complete__]\n"
+        "sys.stdout.write(json.dumps(sorted(built)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        env=imports._env(name, traced=False),
+        cwd=str(imports.REPO_ROOT),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return list(json.loads(done.stdout))
+
+
+@pytest.mark.parametrize(("name", "own"), [("executor", "ExecutorSettings"), ("ingest", "IngestSettings")])
+def test_handler_init_builds_only_its_own_settings_model(name: str, own: str) -> None:
+    assert _settings_built_after_import(name) == [own]  # read (and validated) at init; no other function's
