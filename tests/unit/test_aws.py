@@ -179,7 +179,8 @@ def test_describe_names_operation_code_and_message_or_the_exception_type() -> No
 
 def test_tracing_on_patches_the_clients_built_here() -> None:
     """With tracing on (``Tracing: Active``), Powertools' Tracer has the X-Ray SDK patch botocore at
-    the handler's init; the clients built from this module's botocore session are patched alike."""
+    the handler's init; the clients built from this module's botocore session are patched alike.
+    Only botocore, as before (http.client stays unpatched): no other library is imported to be patched."""
     from bench import imports
 
     code_dir, module = imports.MODULES["executor"]
@@ -190,9 +191,12 @@ def test_tracing_on_patches_the_clients_built_here() -> None:
         "import botocore.client\n"
         "from tradecopier import aws\n"
         "client = aws.client('dynamodb')\n"
+        "import http.client\n"
         "call = getattr(type(client), '_make_api_call')\n"  # the X-Ray SDK wraps it with wrapt
-        "print(json.dumps([type(call).__name__,\n"
-        "                  isinstance(client, botocore.client.BaseClient), 'boto3' in sys.modules]))\n"
+        "send = vars(http.client.HTTPConnection)['_send_request']\n"  # not patched by the default either
+        "print(json.dumps([type(call).__name__, type(send).__name__,\n"
+        "                  isinstance(client, botocore.client.BaseClient),\n"
+        "                  sorted({'boto3', 'requests', 'sqlite3', 'httpx'} & set(sys.modules))]))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", program],
@@ -203,4 +207,4 @@ def test_tracing_on_patches_the_clients_built_here() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["BoundFunctionWrapper", True, False]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["BoundFunctionWrapper", "function", True, []]
