@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -175,36 +172,3 @@ def test_describe_names_operation_code_and_message_or_the_exception_type() -> No
     throttled = _client_error("ThrottlingException", "slow down")
     assert aws.describe(throttled) == "PutItem ThrottlingException: slow down"
     assert aws.describe(TimeoutError("read timed out")) == "TimeoutError: read timed out"
-
-
-def test_tracing_on_patches_the_clients_built_here() -> None:
-    """With tracing on (``Tracing: Active``), Powertools' Tracer has the X-Ray SDK patch botocore at
-    the handler's init; the clients built from this module's botocore session are patched alike.
-    Only botocore, as before (http.client stays unpatched): no other library is imported to be patched."""
-    from bench import imports
-
-    code_dir, module = imports.MODULES["executor"]
-    program = (
-        "import json, sys\n"
-        f"sys.path[:0] = {[str(code_dir), str(imports.LAYER)]!r}\n"
-        f"import {module}\n"
-        "import botocore.client\n"
-        "from tradecopier import aws\n"
-        "client = aws.client('dynamodb')\n"
-        "import http.client\n"
-        "call = getattr(type(client), '_make_api_call')\n"  # the X-Ray SDK wraps it with wrapt
-        "send = vars(http.client.HTTPConnection)['_send_request']\n"  # not patched by the default either
-        "print(json.dumps([type(call).__name__, type(send).__name__,\n"
-        "                  isinstance(client, botocore.client.BaseClient),\n"
-        "                  sorted({'boto3', 'requests', 'sqlite3', 'httpx'} & set(sys.modules))]))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", program],
-        env=imports._env("executor", traced=True),
-        cwd=str(imports.REPO_ROOT),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["BoundFunctionWrapper", "function", True, []]
