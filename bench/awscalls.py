@@ -105,7 +105,7 @@ class CallLog:
         self.scopes: dict[str, ScopeCounts] = {}
 
     def install(self, events: Any) -> None:
-        """``events``: a botocore session's event emitter (``boto3.DEFAULT_SESSION.events``)."""
+        """``events``: a botocore session (``tradecopier.aws.session()``) or its event emitter."""
         events.register("before-parameter-build", self._before_params)
         events.register("after-call", self._after_call)
 

@@ -149,8 +149,6 @@ class _Handlers:
 
 def _prepare(ddb_endpoint: str, moto_endpoint: str) -> tuple[Any, dict[str, str], Any]:
     """Tables, the environment the handlers read, and the counting hooks (DynamoDB client, tables, log)."""
-    import boto3
-
     from bench.awscalls import CallLog, install_timers
     from bench.backends import ensure_function, plain_client
     from devstack.tables import create_tables_from_template
@@ -162,11 +160,15 @@ def _prepare(ddb_endpoint: str, moto_endpoint: str) -> tuple[Any, dict[str, str]
     os.environ.update(_environment(tables, ddb_endpoint, moto_endpoint))
     ensure_function(moto_endpoint, EXECUTOR_NAME)
 
-    # Hooks first: clients copy the session's event emitter when they are created.
-    boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
+    # Hooks first: clients copy the session's event emitter when they are created. The handlers'
+    # clients are built from tradecopier.aws's botocore session (not boto3's default session).
+    if str(REPO_ROOT / "layers/common") not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "layers/common"))
+    from tradecopier import aws
+
+    aws.clear_clients()
     calls = CallLog(tables["CopierTable"], tables["PaperBrokerTable"])
-    calls.install(boto3.DEFAULT_SESSION.events)
+    calls.install(aws.session())
     install_timers()
     return ddb, tables, calls
 

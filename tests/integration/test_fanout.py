@@ -31,6 +31,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.session import Session
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
@@ -514,13 +515,13 @@ def test_publish_failure_names_the_topic(aws: Aws) -> None:
 def test_publish_uses_one_cached_sns_client(monkeypatch: pytest.MonkeyPatch) -> None:
     tc_aws.clear_clients()
     created: list[str] = []
-    real_client: Any = boto3.client
+    real_client: Any = Session.create_client  # what boto3.client and tradecopier.aws both build with
 
-    def counting_client(service: str, **kwargs: Any) -> Any:
+    def counting_client(session: Session, service: str, **kwargs: Any) -> Any:
         created.append(service)
-        return real_client(service, **kwargs)
+        return real_client(session, service, **kwargs)
 
-    monkeypatch.setattr(boto3, "client", counting_client)
+    monkeypatch.setattr(Session, "create_client", counting_client)
     with mock_aws():
         sns = boto3.client("sns", region_name=REGION)
         topic = sns.create_topic(Name="t.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]

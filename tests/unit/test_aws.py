@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.session import Session
 from botocore.validate import ParamValidationDecorator
 
 from tradecopier import aws
@@ -24,14 +25,14 @@ def _no_cached_clients() -> Iterator[None]:
 
 @pytest.fixture
 def built(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
-    """(service, config) of every boto3 client built from now on (cheap stand-ins, no real client)."""
+    """(service, config) of every client built from now on (cheap stand-ins, no real client)."""
     calls: list[tuple[str, Any]] = []
 
-    def fake_client(service: str, **kwargs: Any) -> object:
+    def fake_client(session: Session, service: str, **kwargs: Any) -> object:
         calls.append((service, kwargs.get("config")))
         return object()
 
-    monkeypatch.setattr(boto3, "client", fake_client)
+    monkeypatch.setattr(Session, "create_client", fake_client)
     return calls
 
 
@@ -73,12 +74,12 @@ def test_clear_clients_forgets_the_named_services_or_all(built: list[tuple[str, 
 def test_concurrent_first_use_builds_one_client(monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[str] = []
 
-    def slow_client(service: str, **_: Any) -> object:
+    def slow_client(session: Session, service: str, **_: Any) -> object:
         built.append(service)
         time.sleep(0.05)  # widens the window in which a second thread could build another
         return object()
 
-    monkeypatch.setattr(boto3, "client", slow_client)
+    monkeypatch.setattr(Session, "create_client", slow_client)
     seen: list[Any] = []
     threads = [threading.Thread(target=lambda: seen.append(aws.client("sns"))) for _ in range(8)]
     for thread in threads:
@@ -109,6 +110,27 @@ def test_each_service_keeps_its_timeouts_and_retries(
     assert config.retries == {"mode": "standard", "max_attempts": max_attempts}
     assert config.tcp_keepalive is True
     assert config.parameter_validation is validates
+
+
+def test_clients_share_one_session_until_all_are_cleared(built: list[tuple[str, Any]]) -> None:
+    session = aws.session()
+    assert aws.session() is session
+    aws.clear_clients("sns")  # forgetting one client keeps the session (and hooks registered on it)
+    assert aws.session() is session
+    aws.clear_clients()  # all: a fresh session, which resolves credentials and region again
+    assert aws.session() is not session
+
+
+def test_hooks_on_the_session_see_every_call() -> None:
+    seen: list[str] = []
+
+    def answer(model: Any, **_: Any) -> tuple[Any, dict[str, Any]]:  # an answer: botocore sends nothing
+        seen.append(f"{model.service_model.service_name}.{model.name}")
+        return SimpleNamespace(status_code=200), {"Item": {"pk": {"S": "a"}}}
+
+    aws.session().register("before-call.dynamodb.GetItem", answer)  # as the bench's call counter
+    item = aws.client("dynamodb").get_item(TableName="t", Key={"pk": {"S": "a"}})
+    assert (seen, item.get("Item")) == (["dynamodb.GetItem"], {"pk": {"S": "a"}})
 
 
 def test_real_clients_carry_their_config() -> None:

@@ -1,12 +1,17 @@
 """The AWS clients of this execution environment, their configuration, and reading their errors.
 
-``client(service)`` creates one boto3 client per service on first use and hands out the same one
+``client(service)`` creates one client per service on first use and hands out the same one
 afterwards (an execution environment serves many invocations; a client costs milliseconds to
 build). Each service gets the configuration of ``config_for``: short timeouts and the standard
 retry mode (which also retries throttling with backoff), tuned per use below.
 
-The import stays light (boto3/botocore only): the ingest and executor cold starts pay for it.
-Nothing here reads ``os.environ``; boto3 itself picks up the region and ``AWS_ENDPOINT_URL_*``.
+The clients are botocore's own, built from one botocore session (``session()``), not through
+boto3: ``import boto3`` also imports s3transfer (and with it multiprocessing, ~60 modules in all)
+for its S3 transfer manager, which the copier never uses — tens of milliseconds of every cold
+start (issue 19; ``python -X importtime``). A boto3 client is this same botocore client: the
+calls, retries, endpoints and X-Ray patching (Powertools' Tracer patches botocore) are alike.
+Nothing here reads ``os.environ``; botocore itself picks up the region (``AWS_DEFAULT_REGION``),
+the credentials and ``AWS_ENDPOINT_URL_*``.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.session import Session, get_session
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -24,7 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["clear_clients", "client", "client_config", "config_for", "describe", "error_code"]
+__all__ = ["clear_clients", "client", "client_config", "config_for", "describe", "error_code", "session"]
 
 
 def client_config(*, read_timeout: int, max_attempts: int, validate_parameters: bool = True) -> Config:
@@ -50,7 +55,8 @@ _BY_SERVICE: dict[str, tuple[int, int, bool]] = {
 }
 
 _clients: dict[str, Any] = {}
-_lock = threading.Lock()  # boto3's default session is not safe to build clients from concurrently
+_sessions: list[Session] = []  # at most one: the session of the clients above
+_lock = threading.RLock()  # a botocore session is not safe to build clients from concurrently
 
 
 def config_for(service: str) -> Config:
@@ -60,6 +66,16 @@ def config_for(service: str) -> Config:
     """
     read_timeout, max_attempts, validate = _BY_SERVICE.get(service, _CONTROL_PLANE)
     return client_config(read_timeout=read_timeout, max_attempts=max_attempts, validate_parameters=validate)
+
+
+def session() -> Session:
+    """The botocore session the clients are built from (created on first use, like boto3's default
+    session). Handlers registered on it (``session().register(event, handler)``, e.g. the bench's
+    call counter) reach every client built from it afterwards."""
+    with _lock:
+        if not _sessions:
+            _sessions.append(get_session())
+        return _sessions[0]
 
 
 @overload
@@ -81,15 +97,19 @@ def client(service: str) -> Any:
         with _lock:
             found = _clients.get(service)
             if found is None:
-                found = _clients[service] = boto3.client(service, config=config_for(service))  # type: ignore[call-overload]
+                found = _clients[service] = session().create_client(service, config=config_for(service))
     return found
 
 
 def clear_clients(*services: str) -> None:
-    """Forgets the clients of ``services`` (all if none is named): tests that switch endpoints."""
+    """Forgets the clients of ``services``: tests that switch endpoints. With none named, all of
+    them and their session too (the next client resolves credentials and region afresh, and sees
+    what was patched into botocore since, e.g. moto's ``mock_aws``)."""
     with _lock:
         for service in services or list(_clients):
             _clients.pop(service, None)
+        if not services:
+            _sessions.clear()
 
 
 def error_code(exc: BaseException) -> str:

@@ -96,8 +96,14 @@ CATALOGUE: dict[MetricName, tuple[MetricUnit, str]] = {
     ),
 }
 
+# With tracing on (``Tracing: Active``) the X-Ray SDK patches botocore: every AWS call is a
+# subsegment. Only botocore, not the SDK's default (every library it supports that is installed,
+# botocore among them, http.client not, to avoid double patching): that default imports sqlite3,
+# requests, ... at each traced cold start to patch what the copier never calls (issue 19).
+TRACED_MODULES = ("botocore",)
+
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 

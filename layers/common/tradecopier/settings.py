@@ -37,7 +37,9 @@ def _problem(detail: Mapping[str, object]) -> str:
 class EnvSettings(BaseModel):
     """A model read from the environment: each field from the variable of its name in capitals."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Each function builds (at its init, in ``from_env``) the validator of its own model alone, not
+    # those of the eight others defined here: a few milliseconds of every cold start (issue 19).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

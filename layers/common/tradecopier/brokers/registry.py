@@ -1,6 +1,9 @@
 """Which adapter serves an account: ``BROKER_FACTORIES`` maps each ``BrokerName`` to the factory of
 its ``BrokerAccount``, and ``open_broker`` is the one place that looks it up.
 
+Each adapter's modules are imported when an account first needs them (paper included), so an
+executor whose followers are all at real brokers never loads the paper broker, and the reverse.
+
 Adapters are cached per execution environment where that is safe. A paper broker holds no
 mutable state of its own (everything lives in its table), so one instance per (account, simulate,
 table) is reused across invocations; a change of ``simulate`` gives a new instance. Real adapters
@@ -13,13 +16,14 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradecopier.brokers.base import BrokerAccount, BrokerRejected
-from tradecopier.brokers.paper import PaperBroker
-from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.domain.enums import BrokerName, Simulate
 from tradecopier.settings import BrokerSettings
+
+if TYPE_CHECKING:
+    from tradecopier.brokers.paper import PaperBroker
 
 BrokerFactory = Callable[[str, Simulate | None, BrokerSettings, Decimal | None], BrokerAccount]
 """``(account_id, simulate, settings, starting_balance) -> adapter``; ``simulate`` and
@@ -56,6 +60,9 @@ def _paper_broker(
 def _cached_paper_broker(
     account_id: str, simulate: Simulate | None, table_name: str, starting_balance: Decimal | None
 ) -> PaperBroker:
+    from tradecopier.brokers.paper import PaperBroker
+    from tradecopier.brokers.paper.store import PaperStore
+
     if starting_balance is None:
         return PaperBroker(account_id, PaperStore(table_name), simulate=simulate)
     return PaperBroker(
