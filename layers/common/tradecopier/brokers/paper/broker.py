@@ -7,7 +7,9 @@ Rules (what a simple futures broker does, with the market it is told about throu
   working order it crosses, at the order's own price (``market.py``, pure); a stop-limit it
   triggers rests as a limit. It repeats until no working order is crossed, so the legs an entry's
   fill releases are checked against the same price. Orders rest until a mark: placing a limit
-  or stop never fills it against an earlier mark.
+  or stop never fills it against an earlier mark. Its store calls: the mark's write and one read
+  of the symbol (working orders and position), plus a transaction per fill; a market order right
+  after it fills against the position that read found (one transaction, no read of its own).
 - Market orders fill at once, in full. The fill price is the order's ``reference_price``; without
   one, the symbol's latest mark, else the last fill price seen in that symbol, else the
   position's average price, else unknown (``None``); an unknown price never stops a fill, so
@@ -76,6 +78,7 @@ from tradecopier.brokers.paper.store import (
     PaperOrderItem,
     PaperStore,
     PaperStoreUnavailable,
+    SymbolBook,
     WriteConflict,
 )
 from tradecopier.domain.enums import Leg, OrderStatus, OrderType, Side, Simulate
@@ -187,6 +190,9 @@ class PaperBroker:
         self.starting_balance = starting_balance
         self._store = store
         self._after_accept = after_accept
+        # symbol -> the position the last mark read (taken once by the next market order). The one
+        # state an instance keeps, and never trusted: the write it feeds is conditioned on its version.
+        self._positions_read: dict[str, PaperPosition] = {}
 
     # --- order-changing calls ------------------------------------------------------------------
 
@@ -220,7 +226,7 @@ class PaperBroker:
                 if reject_reason is not None:
                     item = self._new_order(order, OrderStatus.REJECTED, reject_reason=reject_reason)
                 elif order.order_type is OrderType.MARKET:
-                    position = self._store.get_position(self.account_id, order.symbol)
+                    position = self._position_to_fill(order.symbol)
                     price = order.reference_price or self._market_price(position)
                     item = self._new_order(order, OrderStatus.FILLED, fill_price=price)
                     filled = apply_fill(position, order.side, order.qty, price)
@@ -373,25 +379,25 @@ class PaperBroker:
             self._store.put_mark(self.account_id, MarkItem(symbol=symbol, price=price, marked_at=_utc_now()))
             conflicts = 0
             while conflicts < _MAX_ATTEMPTS:
+                book = self._store.symbol_book(self.account_id, symbol)
                 try:
-                    step = self._mark_step(symbol, price)
+                    step = self._mark_step(book, price)
                 except WriteConflict:
                     conflicts += 1
                     time.sleep(secrets.randbelow(min(_MAX_PAUSE_MS, 5 * 2**conflicts)) / 1000)
                     continue
                 if step is None:
+                    self._positions_read[symbol] = book.position
                     return filled
                 if step.status is OrderStatus.FILLED:
                     filled.append(_to_broker_order(step))
         raise self._busy(symbol)
 
-    def _mark_step(self, symbol: str, price: Decimal) -> PaperOrderItem | None:
-        """Fills (or triggers) the first working order ``price`` crosses and returns it; ``None``
-        when it crosses none. Raises ``WriteConflict`` when something changed since it was read."""
-        working = sorted(
-            self._store.list_working_orders(self.account_id, symbol),
-            key=lambda item: (item.created_at, item.broker_order_id),
-        )
+    def _mark_step(self, book: SymbolBook, price: Decimal) -> PaperOrderItem | None:
+        """Fills (or triggers) the first working order of ``book`` that ``price`` crosses and
+        returns it; ``None`` when it crosses none. Raises ``WriteConflict`` when something changed
+        since ``book`` was read."""
+        working = sorted(book.working, key=lambda item: (item.created_at, item.broker_order_id))
         for item in working:
             if not item.can_fill:
                 continue
@@ -404,14 +410,16 @@ class PaperBroker:
                 triggered=item.triggered,
             )
             if crossing.fill_price is not None:
-                return self._fill(item, crossing.fill_price, {order.broker_order_id for order in working})
+                working_ids = {order.broker_order_id for order in working}
+                return self._fill(item, crossing.fill_price, book.position, working_ids)
             if crossing.triggers:
                 self._store.trigger_order(self.account_id, item, updated_at=_utc_now())
                 return replace(item, triggered=True)
         return None
 
-    def _fill(self, item: PaperOrderItem, fill_price: Decimal, working_ids: set[str]) -> PaperOrderItem:
-        position = self._store.get_position(self.account_id, item.symbol)
+    def _fill(
+        self, item: PaperOrderItem, fill_price: Decimal, position: PaperPosition, working_ids: set[str]
+    ) -> PaperOrderItem:
         sibling = item.sibling_order_id
         return self._store.fill_order(
             self.account_id,
@@ -501,6 +509,13 @@ class PaperBroker:
             fill_price=fill_price,
             reject_reason=reject_reason,
         )
+
+    def _position_to_fill(self, symbol: str) -> PaperPosition:
+        """The position a market order fills against: the one the last mark of ``symbol`` read, once
+        (no second read of what was just read), else a fresh read. A position that changed since is
+        harmless: the fill is written only at the version read, and a retry reads it again."""
+        read = self._positions_read.pop(symbol, None)
+        return read if read is not None else self._store.get_position(self.account_id, symbol)
 
     def _market_price(self, position: PaperPosition) -> Decimal | None:
         """What a market order without a reference price fills at: the latest mark, else the
