@@ -82,21 +82,20 @@ def install_timers() -> Timers:
     return TIMERS
 
 
-_installed_paper_timer = False
-
-
-def install_paper_store_timer() -> Timers:
+def install_paper_store_timer(target: type | None = None) -> Timers:
     """Wraps every method of the paper broker's ``PaperStore`` (its DynamoDB calls: building the
     request, botocore, parsing the items) with a CPU counter that leaves out the HTTP send, which
     ``own_cpu`` already leaves out: what a copy costs without the paper broker's own table is then
-    ``own_cpu - paper_store_cpu`` (idempotent). Generator methods are left alone: they run inside
-    the methods that consume them."""
-    global _installed_paper_timer
-    if _installed_paper_timer:
-        return TIMERS
+    ``own_cpu - paper_store_cpu``. Generator methods are left alone: they run inside the methods
+    that consume them. ``target``: the class to wrap them on (``PaperStore`` itself unless a test
+    gives a subclass); idempotent per class."""
     import inspect
 
     from tradecopier.brokers.paper.store import PaperStore
+
+    cls = target or PaperStore
+    if vars(cls).get("_bench_timed"):
+        return TIMERS
 
     def timed(method: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -113,8 +112,8 @@ def install_paper_store_timer() -> Timers:
 
     for name, value in list(vars(PaperStore).items()):
         if inspect.isfunction(value) and not name.startswith("__") and not inspect.isgeneratorfunction(value):
-            setattr(PaperStore, name, timed(value))
-    _installed_paper_timer = True
+            setattr(cls, name, timed(value))
+    setattr(cls, "_bench_timed", True)  # noqa: B010 - a measurement patch
     return TIMERS
 
 
