@@ -15,7 +15,7 @@ from tradecopier import aws
 from tradecopier.brokers.paper.broker import PaperBroker
 from tradecopier.brokers.paper.store import PaperStore
 from tradecopier.brokers.registry import clear_cache
-from tradecopier.domain.enums import OrderStatus
+from tradecopier.domain.enums import OrderStatus, OrderType
 from tradecopier.domain.orders import FollowerOrder
 
 ACCOUNT = "EVAL-CALLS"
@@ -132,3 +132,20 @@ def test_a_mark_fills_a_working_order_from_the_same_read(table: str, calls: Coun
     assert calls == Counter({"PutItem": 1, "Query": 2, "TransactWriteItems": 1})
     assert broker.position(SYMBOL).qty == 0
     assert broker.position("ESZ6").qty == 1
+
+
+def test_an_order_that_is_not_filled_at_once_drops_what_the_mark_read(
+    table: str, calls: Counter[str]
+) -> None:
+    broker = PaperBroker(ACCOUNT, PaperStore(table))
+    broker.mark(SYMBOL, D("100"))
+    limit = market("limit", "buy", 1, "100").model_copy(
+        update={"order_type": OrderType.LIMIT, "limit_price": D("90")}
+    )
+    broker.place(limit)
+    calls.clear()
+
+    broker.place(market("later", "buy", 1, "100"))  # no mark in between: its own read
+
+    assert calls == Counter({"GetItem": 1, "TransactWriteItems": 1})
+    assert broker.position(SYMBOL).qty == 1

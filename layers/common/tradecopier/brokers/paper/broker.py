@@ -190,8 +190,9 @@ class PaperBroker:
         self.starting_balance = starting_balance
         self._store = store
         self._after_accept = after_accept
-        # symbol -> the position the last mark read (taken once by the next market order). The one
-        # state an instance keeps, and never trusted: the write it feeds is conditioned on its version.
+        # symbol -> the position the last mark read, taken by the next place in the symbol: a market
+        # order fills against it without a read of its own. The one state an instance keeps, and
+        # never trusted: the fill is written only at its version (a changed position: read again).
         self._positions_read: dict[str, PaperPosition] = {}
 
     # --- order-changing calls ------------------------------------------------------------------
@@ -217,6 +218,8 @@ class PaperBroker:
             if self.simulate is Simulate.REJECT
             else price_rule_violation(order.order_type, order.limit_price, order.stop_price)
         )
+        # The position the last mark read, for this order only (a limit or stop drops it too)
+        known = self._positions_read.pop(order.symbol, None)
         with _store_reachable():
             for _ in _attempts():
                 position: PaperPosition | None = None
@@ -226,7 +229,8 @@ class PaperBroker:
                 if reject_reason is not None:
                     item = self._new_order(order, OrderStatus.REJECTED, reject_reason=reject_reason)
                 elif order.order_type is OrderType.MARKET:
-                    position = self._position_to_fill(order.symbol)
+                    position = known or self._store.get_position(self.account_id, order.symbol)
+                    known = None  # a retry after a conflict reads it again
                     price = order.reference_price or self._market_price(position)
                     item = self._new_order(order, OrderStatus.FILLED, fill_price=price)
                     filled = apply_fill(position, order.side, order.qty, price)
@@ -509,13 +513,6 @@ class PaperBroker:
             fill_price=fill_price,
             reject_reason=reject_reason,
         )
-
-    def _position_to_fill(self, symbol: str) -> PaperPosition:
-        """The position a market order fills against: the one the last mark of ``symbol`` read, once
-        (no second read of what was just read), else a fresh read. A position that changed since is
-        harmless: the fill is written only at the version read, and a retry reads it again."""
-        read = self._positions_read.pop(symbol, None)
-        return read if read is not None else self._store.get_position(self.account_id, symbol)
 
     def _market_price(self, position: PaperPosition) -> Decimal | None:
         """What a market order without a reference price fills at: the latest mark, else the
