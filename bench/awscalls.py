@@ -36,12 +36,15 @@ _DDB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 
 @dataclass
 class Timers:
-    """Process CPU seconds spent inside botocore (whole client calls / the HTTP send alone)."""
+    """Process CPU seconds spent inside botocore (whole client calls / the HTTP send alone), and
+    inside the paper broker's store minus its HTTP sends (``install_paper_store_timer``)."""
 
     client_cpu: float = 0.0
     send_cpu: float = 0.0
     send_wall: float = 0.0
     depth: int = 0
+    paper_store_cpu: float = 0.0
+    paper_depth: int = 0
 
 
 TIMERS = Timers()
@@ -77,6 +80,41 @@ def install_timers() -> Timers:
     setattr(botocore.endpoint.Endpoint, "_send", timed_send)  # noqa: B010 - a measurement patch
     setattr(botocore.client.BaseClient, "_make_api_call", timed_call)  # noqa: B010
     _installed_timers = True
+    return TIMERS
+
+
+def install_paper_store_timer(target: type | None = None) -> Timers:
+    """Wraps every method of the paper broker's ``PaperStore`` (its DynamoDB calls: building the
+    request, botocore, parsing the items) with a CPU counter that leaves out the HTTP send, which
+    ``own_cpu`` already leaves out: what a copy costs without the paper broker's own table is then
+    ``own_cpu - paper_store_cpu``. Generator methods are left alone: they run inside the methods
+    that consume them. ``target``: the class to wrap them on (``PaperStore`` itself unless a test
+    gives a subclass); idempotent per class."""
+    import inspect
+
+    from tradecopier.brokers.paper.store import PaperStore
+
+    cls = target or PaperStore
+    if vars(cls).get("_bench_timed"):
+        return TIMERS
+
+    def timed(method: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            TIMERS.paper_depth += 1
+            cpu, send = time.process_time(), TIMERS.send_cpu
+            try:
+                return method(*args, **kwargs)
+            finally:
+                TIMERS.paper_depth -= 1
+                if TIMERS.paper_depth == 0:
+                    TIMERS.paper_store_cpu += (time.process_time() - cpu) - (TIMERS.send_cpu - send)
+
+        return wrapper
+
+    for name, value in list(vars(PaperStore).items()):
+        if inspect.isfunction(value) and not name.startswith("__") and not inspect.isgeneratorfunction(value):
+            setattr(cls, name, timed(value))
+    setattr(cls, "_bench_timed", True)  # noqa: B010 - a measurement patch
     return TIMERS
 
 

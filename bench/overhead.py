@@ -5,7 +5,10 @@ Run as a child process by ``python -m bench`` (``python -m bench.overhead --out 
 nothing else runs in the measuring process: its ``time.process_time`` is then the handlers' CPU plus
 botocore's client side; DynamoDB Local (a JVM) and moto (``devstack.motoserver``) are processes of
 their own. The CPU spent in botocore's HTTP send (urllib3, sockets) is measured and subtracted:
-``own_cpu = process CPU during the handler call − CPU inside Endpoint._send``. The AWS calls are
+``own_cpu = process CPU during the handler call − CPU inside Endpoint._send``; next to it, for
+the executor, ``own_cpu_excl_paper_store`` also leaves out the CPU inside the paper broker's store
+calls (``bench.awscalls.install_paper_store_timer``): what a copy costs a follower on a real broker,
+less that adapter's own HTTP client. The AWS calls are
 real (local emulators), so every code path is the production one; nothing is mocked.
 
 Flow per event, like production: the ingest handler gets an API Gateway HTTP API v2 event; then,
@@ -41,6 +44,7 @@ class Sample:
     cpu_ms: float
     own_cpu_ms: float  # cpu_ms minus CPU inside botocore's HTTP send
     own_cpu_excl_botocore_ms: float  # cpu_ms minus CPU inside botocore client calls altogether
+    own_cpu_excl_paper_store_ms: float  # own_cpu_ms minus CPU inside the paper broker's store calls
     wall_ms: float
     log_bytes: int
     records: int = 1
@@ -206,16 +210,18 @@ def _measure(handler: Any, event: dict[str, Any], context: Any) -> tuple[Any, Sa
 
     sys.stdout.flush()
     size = os.fstat(1).st_size
-    send0, client0 = TIMERS.send_cpu, TIMERS.client_cpu
+    send0, client0, paper0 = TIMERS.send_cpu, TIMERS.client_cpu, TIMERS.paper_store_cpu
     cpu0, wall0 = time.process_time(), time.perf_counter()
     answer = handler(event, context)
     cpu = time.process_time() - cpu0
     wall = time.perf_counter() - wall0
     sys.stdout.flush()
+    own = cpu - (TIMERS.send_cpu - send0)
     return answer, Sample(
         cpu_ms=cpu * 1000,
-        own_cpu_ms=(cpu - (TIMERS.send_cpu - send0)) * 1000,
+        own_cpu_ms=own * 1000,
         own_cpu_excl_botocore_ms=(cpu - (TIMERS.client_cpu - client0)) * 1000,
+        own_cpu_excl_paper_store_ms=(own - (TIMERS.paper_store_cpu - paper0)) * 1000,
         wall_ms=wall * 1000,
         log_bytes=os.fstat(1).st_size - size,
     )
@@ -372,10 +378,12 @@ def run(args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str) -> dict
 def _run(
     args: argparse.Namespace, ddb_endpoint: str, moto_endpoint: str, fake: dict[str, Any] | None
 ) -> dict[str, Any]:
+    from bench.awscalls import install_paper_store_timer
     from bench.backends import plain_client
 
     ddb, tables, calls = _prepare(ddb_endpoint, moto_endpoint)
     handlers = _import_handlers()
+    install_paper_store_timer()  # after the import roots are on sys.path
     profiler: Any = None
     if args.profile is not None:
         import cProfile
@@ -464,6 +472,9 @@ def _result(
             "own_cpu_ms_median": round(median(field("own_cpu_ms")), 3),
             "own_cpu_ms_mean": round(mean(field("own_cpu_ms")), 3),
             "own_cpu_excl_botocore_ms_median": round(median(field("own_cpu_excl_botocore_ms")), 3),
+            # What a copy costs without the paper broker's table (0 for ingest and real brokers):
+            # the executor of a follower on a real broker, whose adapter's HTTP client is its own.
+            "own_cpu_excl_paper_store_ms_median": round(median(field("own_cpu_excl_paper_store_ms")), 3),
             "botocore_client_cpu_ms_median": round(
                 median(field("own_cpu_ms")) - median(field("own_cpu_excl_botocore_ms")), 3
             ),

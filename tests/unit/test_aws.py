@@ -96,7 +96,7 @@ def test_concurrent_first_use_builds_one_client(monkeypatch: pytest.MonkeyPatch)
         ("dynamodb", 5, 4, False),  # the hot paths' data layer: no client-side validation
         ("secretsmanager", 5, 2, True),
         ("kms", 5, 2, True),  # sealing a shared broker token: inline in a copy, so short
-        ("sns", 10, 4, True),
+        ("sns", 10, 4, False),  # ingest's publish: built from the validated event
         ("sqs", 10, 4, True),
         ("lambda", 10, 4, True),
         ("cloudwatch", 10, 4, True),
@@ -139,7 +139,8 @@ def test_real_clients_carry_their_config() -> None:
     assert dynamodb.meta.config.retries == {"mode": "standard", "total_max_attempts": 5}  # 1 + 4 retries
     # botocore wraps the request serializer in a validator unless validation is off
     assert not isinstance(dynamodb._serializer, ParamValidationDecorator)  # type: ignore[attr-defined]
-    assert isinstance(sns._serializer, ParamValidationDecorator)  # type: ignore[attr-defined]
+    assert not isinstance(sns._serializer, ParamValidationDecorator)  # type: ignore[attr-defined]
+    assert isinstance(aws.client("sqs")._serializer, ParamValidationDecorator)  # type: ignore[attr-defined]
 
 
 def _client_error(code: str | None, message: str = "nope") -> ClientError:

@@ -4,9 +4,10 @@ its ``BrokerAccount``, and ``open_broker`` is the one place that looks it up.
 Each adapter's modules are imported when an account first needs them (paper included), so an
 executor whose followers are all at real brokers never loads the paper broker, and the reverse.
 
-Adapters are cached per execution environment where that is safe. A paper broker holds no
-mutable state of its own (everything lives in its table), so one instance per (account, simulate,
-table) is reused across invocations; a change of ``simulate`` gives a new instance. Real adapters
+Adapters are cached per execution environment where that is safe. A paper broker's state lives
+in its table (it only remembers the position its last mark read, which the next fill writes back
+only at that version), so one instance per (account, simulate, table) is reused across
+invocations; a change of ``simulate`` gives a new instance. Real adapters
 will be cached per account too, so their tokens and connections outlive one invocation.
 """
 

@@ -7,7 +7,9 @@ Rules (what a simple futures broker does, with the market it is told about throu
   working order it crosses, at the order's own price (``market.py``, pure); a stop-limit it
   triggers rests as a limit. It repeats until no working order is crossed, so the legs an entry's
   fill releases are checked against the same price. Orders rest until a mark: placing a limit
-  or stop never fills it against an earlier mark.
+  or stop never fills it against an earlier mark. Its store calls: the mark's write and one read
+  of the symbol (working orders and position), plus a transaction per fill; a market order right
+  after it fills against the position that read found (one transaction, no read of its own).
 - Market orders fill at once, in full. The fill price is the order's ``reference_price``; without
   one, the symbol's latest mark, else the last fill price seen in that symbol, else the
   position's average price, else unknown (``None``); an unknown price never stops a fill, so
@@ -76,6 +78,7 @@ from tradecopier.brokers.paper.store import (
     PaperOrderItem,
     PaperStore,
     PaperStoreUnavailable,
+    SymbolBook,
     WriteConflict,
 )
 from tradecopier.domain.enums import Leg, OrderStatus, OrderType, Side, Simulate
@@ -187,6 +190,10 @@ class PaperBroker:
         self.starting_balance = starting_balance
         self._store = store
         self._after_accept = after_accept
+        # symbol -> the position the last mark read, taken by the next place in the symbol: a market
+        # order fills against it without a read of its own. The one state an instance keeps, and
+        # never trusted: the fill is written only at its version (a changed position: read again).
+        self._positions_read: dict[str, PaperPosition] = {}
 
     # --- order-changing calls ------------------------------------------------------------------
 
@@ -211,6 +218,8 @@ class PaperBroker:
             if self.simulate is Simulate.REJECT
             else price_rule_violation(order.order_type, order.limit_price, order.stop_price)
         )
+        # The position the last mark read, for this order only (a limit or stop drops it too)
+        known = self._positions_read.pop(order.symbol, None)
         with _store_reachable():
             for _ in _attempts():
                 position: PaperPosition | None = None
@@ -220,7 +229,8 @@ class PaperBroker:
                 if reject_reason is not None:
                     item = self._new_order(order, OrderStatus.REJECTED, reject_reason=reject_reason)
                 elif order.order_type is OrderType.MARKET:
-                    position = self._store.get_position(self.account_id, order.symbol)
+                    position = known or self._store.get_position(self.account_id, order.symbol)
+                    known = None  # a retry after a conflict reads it again
                     price = order.reference_price or self._market_price(position)
                     item = self._new_order(order, OrderStatus.FILLED, fill_price=price)
                     filled = apply_fill(position, order.side, order.qty, price)
@@ -373,25 +383,25 @@ class PaperBroker:
             self._store.put_mark(self.account_id, MarkItem(symbol=symbol, price=price, marked_at=_utc_now()))
             conflicts = 0
             while conflicts < _MAX_ATTEMPTS:
+                book = self._store.symbol_book(self.account_id, symbol)
                 try:
-                    step = self._mark_step(symbol, price)
+                    step = self._mark_step(book, price)
                 except WriteConflict:
                     conflicts += 1
                     time.sleep(secrets.randbelow(min(_MAX_PAUSE_MS, 5 * 2**conflicts)) / 1000)
                     continue
                 if step is None:
+                    self._positions_read[symbol] = book.position
                     return filled
                 if step.status is OrderStatus.FILLED:
                     filled.append(_to_broker_order(step))
         raise self._busy(symbol)
 
-    def _mark_step(self, symbol: str, price: Decimal) -> PaperOrderItem | None:
-        """Fills (or triggers) the first working order ``price`` crosses and returns it; ``None``
-        when it crosses none. Raises ``WriteConflict`` when something changed since it was read."""
-        working = sorted(
-            self._store.list_working_orders(self.account_id, symbol),
-            key=lambda item: (item.created_at, item.broker_order_id),
-        )
+    def _mark_step(self, book: SymbolBook, price: Decimal) -> PaperOrderItem | None:
+        """Fills (or triggers) the first working order of ``book`` that ``price`` crosses and
+        returns it; ``None`` when it crosses none. Raises ``WriteConflict`` when something changed
+        since ``book`` was read."""
+        working = sorted(book.working, key=lambda item: (item.created_at, item.broker_order_id))
         for item in working:
             if not item.can_fill:
                 continue
@@ -404,14 +414,16 @@ class PaperBroker:
                 triggered=item.triggered,
             )
             if crossing.fill_price is not None:
-                return self._fill(item, crossing.fill_price, {order.broker_order_id for order in working})
+                working_ids = {order.broker_order_id for order in working}
+                return self._fill(item, crossing.fill_price, book.position, working_ids)
             if crossing.triggers:
                 self._store.trigger_order(self.account_id, item, updated_at=_utc_now())
                 return replace(item, triggered=True)
         return None
 
-    def _fill(self, item: PaperOrderItem, fill_price: Decimal, working_ids: set[str]) -> PaperOrderItem:
-        position = self._store.get_position(self.account_id, item.symbol)
+    def _fill(
+        self, item: PaperOrderItem, fill_price: Decimal, position: PaperPosition, working_ids: set[str]
+    ) -> PaperOrderItem:
         sibling = item.sibling_order_id
         return self._store.fill_order(
             self.account_id,

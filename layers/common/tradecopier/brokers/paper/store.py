@@ -124,6 +124,14 @@ class MarkItem:
 
 
 @dataclass(frozen=True, slots=True)
+class SymbolBook:
+    """What one read of a symbol finds: its working orders (held legs too) and its position."""
+
+    working: tuple[PaperOrderItem, ...]
+    position: PaperPosition
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimItem:
     client_order_id: str
     kind: ClaimKind
@@ -246,6 +254,28 @@ class PaperStore:
             values={":working": to_attr(OrderStatus.WORKING.value), ":symbol": to_attr(symbol)},
         )
         return [_order_from(values) for values in filtered]
+
+    def symbol_book(self, account_id: str, symbol: str) -> SymbolBook:
+        """The working orders (held legs too) and the position in ``symbol``, in one Query: the sort
+        keys from ``MARK#{symbol}`` to ``POSITION#{symbol}`` span every order, and DynamoDB keeps
+        the working orders and the position (and the mark) of ``symbol`` alone. What a mark needs
+        to judge every working order, and what the fill or the market order after it starts from
+        (its writes are conditioned on the position's version, so a read that went stale loses)."""
+        working: list[PaperOrderItem] = []
+        position = PaperPosition(symbol=symbol)
+        for values in self._query(
+            account_id,
+            (_mark_sk(symbol), _position_sk(symbol)),
+            filter_expression="#symbol = :symbol AND (attribute_not_exists(#status) OR #status = :working)",
+            names={"#status": "status", "#symbol": "symbol"},
+            values={":working": to_attr(OrderStatus.WORKING.value), ":symbol": to_attr(symbol)},
+        ):
+            sk = values["sk"]
+            if sk.startswith("ORDER#"):
+                working.append(_order_from(values))
+            elif sk == _position_sk(symbol):
+                position = _position_from(values)
+        return SymbolBook(working=tuple(working), position=position)
 
     def list_positions(self, account_id: str) -> list[PaperPosition]:
         return [_position_from(values) for values in self._query(account_id, "POSITION#")]
@@ -505,20 +535,23 @@ class PaperStore:
     def _query(
         self,
         account_id: str,
-        sk_prefix: str,
+        sk_range: str | tuple[str, str],
         *,
         filter_expression: str | None = None,
         names: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
+        """The items of the account's partition whose ``sk`` starts with ``sk_range`` (a prefix) or
+        lies between the two keys of ``sk_range`` (inclusive), after ``filter_expression``."""
+        if isinstance(sk_range, str):
+            condition, bounds = "begins_with(sk, :prefix)", {":prefix": to_attr(sk_range)}
+        else:
+            condition = "sk BETWEEN :low AND :high"
+            bounds = {":low": to_attr(sk_range[0]), ":high": to_attr(sk_range[1])}
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {
-                ":pk": to_attr(_pk(account_id)),
-                ":prefix": to_attr(sk_prefix),
-                **(values or {}),
-            },
+            "KeyConditionExpression": f"pk = :pk AND {condition}",
+            "ExpressionAttributeValues": {":pk": to_attr(_pk(account_id)), **bounds, **(values or {})},
             "ConsistentRead": True,
         }
         if filter_expression is not None:
