@@ -12,8 +12,8 @@ off), confirmed by that GetItem (every copy final). Without that callback the Ge
 every 20 ms instead; the figures stay exact, only the pace slows.
 
 **floor**: a bare SNS FIFO topic with the same number of raw-delivery SQS FIFO queue subscriptions,
-on the same moto server, one poller thread per queue doing what the mapping pollers do
-(``ReceiveMessage``: 10 messages, long polling, all attributes; then ``DeleteMessageBatch``) — no
+on the same moto server, one poller thread per queue doing what the mapping pollers do, with their
+client (``ReceiveMessage``: 10 messages, long polling, all attributes; then ``DeleteMessageBatch``) — no
 handlers, no DynamoDB. Latency = the last poller's receipt − the moment ``Publish`` was called.
 
 Events go one at a time (the next one ``gap`` after the previous one is done), floor and e2e
@@ -115,22 +115,16 @@ class Floor:
     """A FIFO topic fanned out to n FIFO queues, each with a poller thread (no handlers)."""
 
     def __init__(self, stack: Any, n: int, wait_seconds: int) -> None:
-        from botocore.config import Config
-
         self.sns = stack.client("sns")
         self.sqs = stack.client("sqs")
-        # The pollers' own client, pooled like the devstack's mapping pollers' one.
-        import boto3
+        # The pollers' own client: the one the devstack's mapping pollers use (devstack.sqsjson).
+        from devstack.sqsjson import SqsJsonClient
 
-        self.poll_sqs: Any = boto3.client(
-            "sqs",
-            endpoint_url=stack.moto_endpoint,
-            region_name=stack.region,
-            config=Config(
-                max_pool_connections=max(16, n + 8),
-                read_timeout=wait_seconds + 20,
-                retries={"mode": "standard"},
-            ),
+        self.poll_sqs: Any = SqsJsonClient(
+            stack.moto_endpoint,
+            stack.region,
+            access_key=stack.client_env["AWS_ACCESS_KEY_ID"],
+            read_timeout=wait_seconds + 20,
         )
         self.region = stack.region
         self.wait_seconds = wait_seconds

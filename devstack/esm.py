@@ -1,8 +1,8 @@
 """Lambda event source mappings for SQS, emulated: the pollers the Lambda service runs.
 
 For every enabled mapping whose source is an SQS queue (discovered through the Lambda API --
-``ListEventSourceMappings`` every ``interval`` s, and at once when moto reports a create, update or
-delete), one poller thread:
+``ListEventSourceMappings`` at once when moto reports a create, update or delete, and every
+``interval`` s in case a report was missed), one poller thread:
 
 * long-polls ``ReceiveMessage`` (MaxNumberOfMessages = the mapping's BatchSize, all system and
   message attributes; the queue's own visibility timeout, as Lambda does), honouring
@@ -203,7 +203,7 @@ class EventSourceMappings:
         region: str,
         on_batch: Callable[[BatchReport], None] | None = None,
         log: Callable[[str], None] = print,
-        interval: float = 0.2,
+        interval: float = 5.0,  # a fallback: moto reports every change (listing each 0.2 s cost CPU)
         wait_seconds: int = 2,
     ) -> None:
         self.lam = lambda_client

@@ -24,11 +24,13 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +91,72 @@ class MotoServer:
             proc.stdout.close()
 
 
+def keep_alive_server(host: str, port: int) -> Any:
+    """moto's WSGI app on werkzeug's threaded server (what ``moto.server.ThreadedMotoServer``
+    runs), with HTTP/1.1 keep-alive: a client's connection serves request after request, as AWS's
+    endpoints do, instead of a new TCP connection and server thread per call.
+
+    werkzeug closes every connection (``Connection: close``) because after a response it drains
+    what is left of the request from the socket, which on a kept-alive connection could be the
+    next request. Here the whole request body is read before moto sees the request (moto gets it
+    from memory), so nothing is left to drain: the drain is switched off and the connection kept."""
+    import io
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug import serving
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+
+    def body_first(environ: dict[str, Any], start_response: Any) -> Any:
+        stream = environ["wsgi.input"]
+        if environ.get("wsgi.input_terminated"):  # chunked: werkzeug de-chunks to the end
+            body = stream.read()
+        else:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = stream.read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return moto_app(environ, start_response)
+
+    class KeepAliveHandler(MotoRequestHandler):
+        protocol_version = "HTTP/1.1"
+        wbufsize = -1  # a response leaves in one segment when werkzeug flushes, not one per write
+
+        def setup(self) -> None:
+            super().setup()
+            # a kept-alive connection must not wait for the client's delayed ACK (Nagle: +40 ms)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def send_header(self, keyword: str, value: str) -> None:
+            closing = keyword.lower() == "connection" and value.lower() == "close"
+            if closing and not self.close_connection:
+                return  # werkzeug's blanket close (a client's own "Connection: close" still closes)
+            super().send_header(keyword, value)
+
+    setattr(serving, "selectors", _NoDrain)  # noqa: B010 - its only use there: the drain
+    return serving.make_server(host, port, body_first, threaded=True, request_handler=KeepAliveHandler)
+
+
+class _NoDrain:
+    """Stands in for the ``selectors`` module in ``werkzeug.serving``, whose one use is the
+    post-response drain: never readable, so the drain reads nothing (the body was read first)."""
+
+    EVENT_READ = 1
+
+    class DefaultSelector:
+        def register(self, *_: Any) -> None:
+            return None
+
+        def select(self, timeout: float | None = None) -> list[Any]:
+            return []
+
+        def close(self) -> None:
+            return None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m devstack.motoserver")
     p.add_argument("--host", default="127.0.0.1")
@@ -113,11 +181,9 @@ def main(argv: list[str] | None = None) -> int:
 
     motopatch.add_esm_listener(announce_esm)
 
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    server = keep_alive_server(args.host, args.port)
+    threading.Thread(target=server.serve_forever, name="moto-http", daemon=True).start()
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     with out_lock:
         sys.stdout.write(json.dumps({"endpoint": f"http://{host}:{port}"}) + "\n")
         sys.stdout.flush()
