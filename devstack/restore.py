@@ -3,8 +3,8 @@
 moto keeps nothing across restarts, DynamoDB Local (on disk) keeps everything. For every group in
 the table this re-creates its shard topics (``GroupTopics.ensure_group_topic``) and, for every
 provisioned follower, its DLQ, queue, policy, subscription, event source mapping and alarm
-(``FollowerQueues.ensure_follower``, the admin function's own idempotent code), then records the
-new subscription/mapping ids as admin does (``mark_provisioned``).
+(``FollowerQueues.create_follower``: the admin function's own code and attributes), then records
+the new subscription/mapping ids as admin does (``mark_provisioned``).
 
 Then every copy still ``pending`` (the stack stopped, or was killed, before the executor recorded
 it) is sent again to its follower's queue, oldest first, as SNS would have delivered it: the
@@ -24,9 +24,9 @@ threaded) -- except the calls during which moto's server walks a dict that anoth
 to (CreateQueue with a redrive policy and CreateEventSourceMapping walk every queue, Subscribe
 every subscription: "dictionary changed size during iteration", a 500 and a traceback on the
 terminal), which take turns (``_Serialized``). The order that matters is kept per group: its
-topics, then each follower's resources before its ``mark_provisioned`` (one group's marks one
-after another: each bumps the group's version), then its pending copies in acceptance order,
-after all of its followers exist.
+topics, then its followers' resources, then their ``mark_provisioned`` (``mark_provisioned_many``:
+the same writes, one transaction and one version bump per 49 followers instead of one each), then
+its pending copies in acceptance order, after all of its followers exist.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def restore_fanout(
     groups = ThreadPoolExecutor(GROUP_WORKERS, thread_name_prefix="restore-group")
 
     def restore_group(group_id: str) -> Restored:
-        """The group's topics, its followers (created in parallel, marked in order), its re-drive."""
+        """The group's topics, its followers (created in parallel, then marked), its re-drive."""
         group = store.get_group(group_id)
         if group is None:
             return Restored()
@@ -100,16 +100,16 @@ def restore_fanout(
             if item.provisioned and topic_arn:
                 wanted.append((item.follower.account_id, topic_arn))
         made = [creates.submit(followers.create_follower, group_id, *follower) for follower in wanted]
+        marks: list[tuple[str, str, dict[str, str]]] = []
         queue_urls: dict[str, str] = {}
         for (account_id, _topic), future in zip(wanted, made, strict=True):
             resources = future.result()
-            store.mark_provisioned(
-                group_id,
-                account_id,
-                follower_queue_name(settings.resource_prefix, group_id, account_id),
-                {key: str(value) for key, value in asdict(resources).items()},
+            queue_name = follower_queue_name(settings.resource_prefix, group_id, account_id)
+            marks.append(
+                (account_id, queue_name, {key: str(value) for key, value in asdict(resources).items()})
             )
             queue_urls[account_id] = resources.queue_url
+        store.mark_provisioned_many(group_id, marks)
         return Restored(1, len(queue_urls), _redrive(store, sqs, group_id, queue_urls))
 
     done = Restored()

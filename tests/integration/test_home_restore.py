@@ -61,6 +61,8 @@ def test_restore_recreates_the_fanout_and_redrives_pending_copies_in_order(
     clients = {"sns": pipeline.sns, "sqs": pipeline.sqs, "lambda_": pipeline.lambda_}
     for client in clients.values():
         client.meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
+    table_calls: Counter[str] = Counter()
+    dynamodb.meta.events.register("before-call", lambda model, **_: table_calls.update([model.name]))
     done = restore_fanout(environment, dynamodb=dynamodb, cloudwatch=None, **clients)
 
     pending = sum(len(events) * FOLLOWERS for events in sent.values())
@@ -73,6 +75,7 @@ def test_restore_recreates_the_fanout_and_redrives_pending_copies_in_order(
         CreateEventSourceMapping=GROUPS * FOLLOWERS,
         SendMessage=pending,
     )
+    assert table_calls["TransactWriteItems"] == GROUPS  # each group's followers marked in one transaction
     for group_id, accounts in groups.items():
         group = store.get_group(group_id)
         assert group is not None and all(item.provisioned for item in group.followers)
