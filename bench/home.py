@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.stats import summary
+from bench.stats import median, summary
 
 Log = Callable[[str], None]
 
@@ -91,6 +91,8 @@ def run(groups: int, followers: int, repeats: int, log: Log) -> dict[str, Any]:
             "repeats": repeats,
             "ready_s": summary(ready),
             "restore_step_s": summary(restore),
+            # the restore step over the followers it re-created (p50): what one more follower costs
+            "restore_per_follower_ms": round(1000 * median(restore) / max(1, groups * followers), 1),
             "empty_folder_ready_s": summary(empty_ready),
         }
     }
@@ -104,6 +106,7 @@ def markdown(results: dict[str, Any]) -> str:
         "\n## Home mode: start time with state to restore\n\n"
         f"{home['groups']} groups x {home['followers_per_group']} followers (restored: {home['restored']}), "
         f"{home['repeats']} start(s): ready p50 {home['ready_s']['p50']:.1f} s (re-provisioning step "
-        f"{home['restore_step_s']['p50']:.1f} s); an empty data folder: "
+        f"{home['restore_step_s']['p50']:.1f} s, "
+        f"{home.get('restore_per_follower_ms', 0):.0f} ms per follower); an empty data folder: "
         f"{home['empty_folder_ready_s']['p50']:.1f} s.\n"
     )

@@ -645,3 +645,63 @@ def test_follower_queues_use_sse_sqs(aws: Aws) -> None:
     for url in (resources.queue_url, resources.dlq_url):
         attributes = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         assert attributes.get("SqsManagedSseEnabled") == "true"
+
+
+# ------------------------------------------------------------------------ create (home mode's restore)
+
+
+def _count_calls(*clients: Any) -> list[str]:
+    """The operation names called on ``clients`` from now on, in order."""
+    calls: list[str] = []
+    for client in clients:
+        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def test_create_follower_makes_what_ensure_follower_makes_one_call_each(aws: Aws) -> None:
+    """Nothing there yet (moto restarted): 5 calls, and ``ensure_follower`` finds nothing to change."""
+    alerts = aws.sns.create_topic(Name="alerts")["TopicArn"]
+    fan = aws.fanout(alerts_topic_arn=alerts)
+    topic = fan.topics.ensure_group_topic(GROUP).topic_arn
+    calls = _count_calls(aws.sqs, aws.sns, aws.lambda_, aws.cloudwatch)
+    created = fan.followers.create_follower(GROUP, "acct-1", topic)
+    assert calls == [
+        "CreateQueue",
+        "CreateQueue",
+        "Subscribe",
+        "CreateEventSourceMapping",
+        "PutMetricAlarm",
+    ]
+    _assert_follower(aws, created, "acct-1")
+    for url in (created.queue_url, created.dlq_url):
+        attributes = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes.get("SqsManagedSseEnabled") == "true"
+    dlq = aws.sqs.get_queue_attributes(QueueUrl=created.dlq_url, AttributeNames=["All"])["Attributes"]
+    assert dlq["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+    [alarm] = aws.cloudwatch.describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
+    assert alarm["AlarmName"] == created.dlq_arn.rsplit(":", 1)[-1] and alarm["AlarmActions"] == [alerts]
+
+    calls.clear()
+    assert fan.followers.ensure_follower(GROUP, "acct-1", topic) == created
+    writes = [name for name in calls if not name.startswith(("Get", "List"))]
+    assert writes == ["PutMetricAlarm"]  # PutMetricAlarm is always made (it overwrites)
+
+
+def test_create_follower_hands_a_queue_already_there_to_ensure_follower(aws: Aws) -> None:
+    """A queue that exists with other attributes (here: its policy names another shard) is
+    converged as ``ensure_follower`` converges it, not duplicated or left as it was."""
+    fan = aws.fanout()
+    shard0 = fan.topics.ensure_group_topic(GROUP, 0).topic_arn
+    shard1 = fan.topics.ensure_group_topic(GROUP, 1).topic_arn
+    on0 = fan.followers.ensure_follower(GROUP, "acct-1", shard0)
+    on1 = fan.followers.create_follower(GROUP, "acct-1", shard1)
+    assert on1.queue_url == on0.queue_url and on1.mapping_uuid == on0.mapping_uuid
+    assert aws.subscriptions(shard0) == []
+    _assert_follower(aws, on1, "acct-1")
+
+
+def test_create_follower_needs_the_executor_name(aws: Aws, failures: list[str]) -> None:
+    topic = aws.fanout().topics.ensure_group_topic(GROUP)
+    with pytest.raises(ProvisioningError) as error:
+        aws.fanout(executor_function_name="").followers.create_follower(GROUP, "acct-1", topic.topic_arn)
+    assert error.value.step == "event_source_mapping" and aws.queue_names() == []

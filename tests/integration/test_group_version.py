@@ -128,3 +128,37 @@ def test_a_group_never_bumped_is_at_version_zero(store: CopierStore, copier_env:
             [],
             group_version=1,
         )
+
+
+def test_many_followers_marked_provisioned_in_one_transaction_per_49(store: CopierStore) -> None:
+    """Home mode's start re-records every follower: one bump per transaction, every follower and
+    queue owner written as ``mark_provisioned`` writes them one by one."""
+    accounts = [f"EVAL-M{i}" for i in range(60)]
+    for account_id in accounts:
+        store.create_follower(GROUP, Follower(account_id=account_id))
+    before = _version(store)
+    store.mark_provisioned_many(
+        GROUP, [(account_id, f"queue-{account_id}", {"queue_url": account_id}) for account_id in accounts]
+    )
+    assert _version(store) == before + 2  # 49 + 11
+    group = store.get_group(GROUP)
+    assert group is not None
+    marked = {
+        item.follower.account_id: item for item in group.followers if item.follower.account_id in accounts
+    }
+    assert all(item.provisioned for item in marked.values()) and len(marked) == len(accounts)
+    assert {account: item.resources for account, item in marked.items()} == {
+        account: {"queue_url": account} for account in accounts
+    }
+    assert [store.queue_owner(f"queue-{account}") for account in accounts] == [(GROUP, a) for a in accounts]
+
+
+def test_marking_many_followers_writes_nothing_when_one_is_gone(store: CopierStore) -> None:
+    store.create_follower(GROUP, Follower(account_id="EVAL-2"))
+    before = _version(store)
+    with pytest.raises(Exception, match="ConditionalCheckFailed"):
+        store.mark_provisioned_many(GROUP, [("EVAL-2", "queue-eval-2", {}), ("EVAL-GONE", "queue-gone", {})])
+    assert _version(store) == before and store.queue_owner("queue-eval-2") is None
+    group = store.get_group(GROUP)
+    assert group is not None
+    assert [item.provisioned for item in group.followers if item.follower.account_id == "EVAL-2"] == [False]

@@ -4,7 +4,9 @@ Per follower: a FIFO DLQ, a FIFO queue redriving to it, a queue policy that lets
 send to it, a raw-delivery SNS subscription, an event source mapping to the executor function and
 an alarm on the DLQ. ``ensure_follower`` runs one idempotent "ensure" step for each, in that
 order, so a call that failed half-way is completed by calling it again and a second call returns
-the same resources. ``remove_follower`` deletes in the reverse order, "already gone" being done.
+the same resources. ``create_follower`` makes the same resources where none exist yet (home mode's
+start), one create call each. ``remove_follower`` deletes in the reverse order, "already gone"
+being done.
 
 Invariant kept by ``ensure_follower``: the queue policy names the only topic the queue can be
 subscribed to (the policy is written before subscribing, and an old subscription is removed before
@@ -14,7 +16,8 @@ the policy is changed). ``remove_follower`` reads the policy to find the subscri
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +41,8 @@ __all__ = ["FollowerQueues", "FollowerResources"]
 ESM_BATCH_SIZE = 10
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the maximum: time for an operator to look at dead letters
 _LAMBDA_GONE = frozenset({"ResourceNotFoundException"})
+# CreateQueue of a name taken with other attributes; CreateEventSourceMapping on a mapped queue.
+_CONFLICTS = frozenset({"QueueAlreadyExists", "QueueNameExists", "ResourceConflictException"})
 
 
 @dataclass(frozen=True)
@@ -103,31 +108,80 @@ class FollowerQueues:
             mapping_uuid=mapping_uuid,
         )
 
+    def create_follower(self, group_id: str, account_id: str, topic_arn: str) -> FollowerResources:
+        """What ``ensure_follower`` makes, for a follower none of whose resources exist yet (home
+        mode's start: moto kept nothing), in 5 calls where ``ensure_follower`` makes 13: each
+        resource is created by one call that carries all its attributes (the queue's policy in its
+        CreateQueue, the queue ARNs derived from the DLQ's URL), with no look-up before it and no
+        second call after it.
+
+        What is already there is not assumed right: a create that conflicts (a queue with other
+        attributes, a mapping already on the queue) hands over to ``ensure_follower``, which
+        converges it (CreateQueue and Subscribe with identical attributes return what exists)."""
+        if not self._settings.executor_function_name:
+            fail("event_source_mapping", "EXECUTOR_FUNCTION_NAME is not set")
+        try:
+            return self._create_follower(group_id, account_id, topic_arn)
+        except _AlreadyThere:
+            return self.ensure_follower(group_id, account_id, topic_arn)
+
+    def _create_follower(self, group_id: str, account_id: str, topic_arn: str) -> FollowerResources:
+        prefix = self._settings.resource_prefix
+        tags = follower_tags(group_id, account_id)
+        dlq_name = follower_dlq_name(prefix, group_id, account_id)
+        with step("dlq"), _already_there():
+            dlq_url = self._create_queue(dlq_name, _dlq_attributes(), tags)
+        dlq_arn = _queue_arn(self.sqs, dlq_url, dlq_name)
+        queue_name = follower_queue_name(prefix, group_id, account_id)
+        queue_arn = _queue_arn(self.sqs, dlq_url, queue_name)
+        policy = json.dumps(queues.queue_policy(queue_arn, topic_arn), separators=(",", ":"))
+        with step("queue"), _already_there():
+            queue_url = self._create_queue(
+                queue_name, {**self._queue_attributes(dlq_arn), "Policy": policy}, tags
+            )
+        with step("subscription"):
+            subscription_arn = self._subscribe(topic_arn, queue_arn)
+        with step("event_source_mapping"), _already_there():
+            mapping_uuid = self._create_mapping(queue_arn, tags)
+        self._ensure_dlq_alarm(group_id, account_id)
+        return FollowerResources(
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            dlq_url=dlq_url,
+            dlq_arn=dlq_arn,
+            topic_arn=topic_arn,
+            subscription_arn=subscription_arn,
+            mapping_uuid=mapping_uuid,
+        )
+
+    def _create_queue(
+        self, name: str, attributes: Mapping[QueueAttributeNameType, str], tags: Mapping[str, str]
+    ) -> str:
+        fifo: dict[QueueAttributeNameType, str] = {"FifoQueue": "true", **attributes}
+        return self.sqs.create_queue(QueueName=name, Attributes=fifo, tags=dict(tags))["QueueUrl"]
+
     def _ensure_dlq(self, group_id: str, account_id: str, tags: Mapping[str, str]) -> tuple[str, str]:
-        attributes: dict[QueueAttributeNameType, str] = {
-            "ContentBasedDeduplication": "false",
-            "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS),
-            "SqsManagedSseEnabled": "true",
-        }
         name = follower_dlq_name(self._settings.resource_prefix, group_id, account_id)
         with step("dlq"):
-            return queues.ensure_queue(self.sqs, "dlq", name, attributes, tags)
+            return queues.ensure_queue(self.sqs, "dlq", name, _dlq_attributes(), tags)
 
     def _ensure_queue(
         self, group_id: str, account_id: str, dlq_arn: str, tags: Mapping[str, str]
     ) -> tuple[str, str]:
+        name = follower_queue_name(self._settings.resource_prefix, group_id, account_id)
+        with step("queue"):
+            return queues.ensure_queue(self.sqs, "queue", name, self._queue_attributes(dlq_arn), tags)
+
+    def _queue_attributes(self, dlq_arn: str) -> dict[QueueAttributeNameType, str]:
         settings = self._settings
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.follower_max_receive_count}
-        attributes: dict[QueueAttributeNameType, str] = {
+        return {
             "ContentBasedDeduplication": "false",
             "VisibilityTimeout": str(settings.follower_queue_visibility_seconds),
             "RedrivePolicy": json.dumps(redrive, separators=(",", ":")),
             # SSE-SQS, not the aws/sqs KMS key: SNS cannot deliver to a queue under that key.
             "SqsManagedSseEnabled": "true",
         }
-        name = follower_queue_name(settings.resource_prefix, group_id, account_id)
-        with step("queue"):
-            return queues.ensure_queue(self.sqs, "queue", name, attributes, tags)
 
     def _ensure_queue_policy(self, queue_url: str, queue_arn: str, topic_arn: str) -> None:
         with step("queue_policy"):
@@ -160,31 +214,25 @@ class FollowerQueues:
                         SubscriptionArn=arn, AttributeName="RawMessageDelivery", AttributeValue="true"
                     )
                 return arn
-            return sns.subscribe(
-                TopicArn=topic_arn,
-                Protocol="sqs",
-                Endpoint=queue_arn,
-                Attributes={"RawMessageDelivery": "true"},
-                ReturnSubscriptionArn=True,
-            )["SubscriptionArn"]
+            return self._subscribe(topic_arn, queue_arn)
+
+    def _subscribe(self, topic_arn: str, queue_arn: str) -> str:
+        """Subscribe (idempotent: the same topic, endpoint and attributes give the same ARN)."""
+        return self._topics.sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
 
     def _ensure_mapping(self, queue_arn: str, tags: Mapping[str, str]) -> str:
-        function = self._settings.executor_function_name
         concurrency = self._settings.follower_max_concurrency
         with step("event_source_mapping"):
             existing = self._executor_mapping(queue_arn)
             if existing is None:
                 try:
-                    created = self.lambda_.create_event_source_mapping(
-                        EventSourceArn=queue_arn,
-                        FunctionName=function,
-                        Enabled=True,
-                        BatchSize=ESM_BATCH_SIZE,
-                        FunctionResponseTypes=["ReportBatchItemFailures"],
-                        ScalingConfig={"MaximumConcurrency": concurrency},
-                        Tags=dict(tags),
-                    )
-                    return created["UUID"]
+                    return self._create_mapping(queue_arn, tags)
                 except ClientError as exc:
                     if aws.error_code(exc) != "ResourceConflictException":
                         raise
@@ -202,6 +250,18 @@ class FollowerQueues:
             if changes:
                 self.lambda_.update_event_source_mapping(UUID=existing["UUID"], **changes)
             return str(existing["UUID"])
+
+    def _create_mapping(self, queue_arn: str, tags: Mapping[str, str]) -> str:
+        """CreateEventSourceMapping (ResourceConflictException when the queue has one already)."""
+        return self.lambda_.create_event_source_mapping(
+            EventSourceArn=queue_arn,
+            FunctionName=self._settings.executor_function_name,
+            Enabled=True,
+            BatchSize=ESM_BATCH_SIZE,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
+            ScalingConfig={"MaximumConcurrency": self._settings.follower_max_concurrency},
+            Tags=dict(tags),
+        )["UUID"]
 
     def _ensure_dlq_alarm(self, group_id: str, account_id: str) -> None:
         """An alarm on this follower's DLQ, to the alerts topic (PutMetricAlarm overwrites: idempotent).
@@ -313,6 +373,35 @@ class FollowerQueues:
         for page in paginator.paginate(**filters):  # type: ignore[arg-type]
             found.extend(dict(mapping) for mapping in page.get("EventSourceMappings", []))
         return found
+
+
+class _AlreadyThere(Exception):
+    """A create call found the resource there already (``create_follower`` hands over to ensure)."""
+
+
+@contextmanager
+def _already_there() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        if aws.error_code(exc) in _CONFLICTS:
+            raise _AlreadyThere from exc
+        raise
+
+
+def _queue_arn(sqs: SQSClient, sibling_url: str, name: str) -> str:
+    """The ARN of queue ``name`` of the account that owns ``sibling_url`` (``.../ACCOUNT/NAME``),
+    in the client's partition and region: ``arn:PARTITION:sqs:REGION:ACCOUNT:NAME``."""
+    account = sibling_url.rstrip("/").split("/")[-2]
+    return f"arn:{sqs.meta.partition}:sqs:{sqs.meta.region_name}:{account}:{name}"
+
+
+def _dlq_attributes() -> dict[QueueAttributeNameType, str]:
+    return {
+        "ContentBasedDeduplication": "false",
+        "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS),
+        "SqsManagedSseEnabled": "true",
+    }
 
 
 def _function_name(name_or_arn: str) -> str:

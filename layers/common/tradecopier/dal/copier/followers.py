@@ -3,6 +3,7 @@ provisioning state (read with its group in one Query, see ``groups``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -21,6 +22,8 @@ from tradecopier.domain.enums import AccountRole, FollowerState
 from tradecopier.domain.risk.engine import risk_status
 from tradecopier.domain.risk.settings import RiskSettings
 from tradecopier.domain.risk.state import RiskState
+
+MARKS_PER_TRANSACTION = 49  # 2 actions each + the version bump: TransactWriteItems' limit is 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,24 +142,34 @@ class FollowerStore(TableAccess):
     ) -> None:
         """Records the follower's queue and subscription; from now on ingest sends it copies (the
         group's version bump in the same transaction makes an ingest that cached the group re-read it)."""
-        self._client.transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": follower_key(group_id, account_id),
-                        "UpdateExpression": "SET provisioned = :yes, resources = :resources",
-                        "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": {
-                            ":yes": {"BOOL": True},
-                            ":resources": to_attr(resources),
-                        },
-                    }
-                },
-                {"Put": {"TableName": self._table, "Item": queue_item(queue_name, group_id, account_id)}},
-                version_bump(self._table, group_id),
-            ]
-        )
+        self.mark_provisioned_many(group_id, [(account_id, queue_name, resources)])
+
+    def mark_provisioned_many(
+        self, group_id: str, followers: Sequence[tuple[str, str, dict[str, str]]]
+    ) -> None:
+        """``mark_provisioned`` for several followers of one group, (account, queue name, resources)
+        each: one transaction (one version bump) per ``MARKS_PER_TRANSACTION`` followers, not one
+        each (home mode's start re-records every follower's new subscription and mapping ids)."""
+        for start in range(0, len(followers), MARKS_PER_TRANSACTION):
+            actions: list[Any] = []
+            for account_id, queue_name, resources in followers[start : start + MARKS_PER_TRANSACTION]:
+                actions.append(self._provisioned_update(group_id, account_id, resources))
+                actions.append(
+                    {"Put": {"TableName": self._table, "Item": queue_item(queue_name, group_id, account_id)}}
+                )
+            actions.append(version_bump(self._table, group_id))
+            self._client.transact_write_items(TransactItems=actions)
+
+    def _provisioned_update(self, group_id: str, account_id: str, resources: dict[str, str]) -> Any:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": follower_key(group_id, account_id),
+                "UpdateExpression": "SET provisioned = :yes, resources = :resources",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":yes": {"BOOL": True}, ":resources": to_attr(resources)},
+            }
+        }
 
     def update_follower_settings(self, group_id: str, account_id: str, settings: dict[str, Any]) -> Follower:
         """Applies the given settings fields (already validated); returns the follower after."""
