@@ -350,12 +350,15 @@ def test_ensure_follower_converges_changed_settings(aws: Aws) -> None:
     _assert_follower(aws, changed, "acct-1", visibility=90, max_receive=3, concurrency=7)
 
 
-def test_ensure_follower_moves_to_another_shard(aws: Aws) -> None:
+@pytest.mark.parametrize("again", ["ensure_follower", "create_follower"])
+def test_ensure_follower_moves_to_another_shard(aws: Aws, again: str) -> None:
+    """create_follower too: its CreateQueue conflicts (the policy names another topic), so it hands
+    the queue to ensure_follower, which converges it (not duplicated, not left as it was)."""
     fan = aws.fanout()
     shard0 = fan.topics.ensure_group_topic(GROUP, 0).topic_arn
     shard1 = fan.topics.ensure_group_topic(GROUP, 1).topic_arn
     on0 = fan.followers.ensure_follower(GROUP, "acct-1", shard0)
-    on1 = fan.followers.ensure_follower(GROUP, "acct-1", shard1)
+    on1 = getattr(fan.followers, again)(GROUP, "acct-1", shard1)
     assert on1.queue_url == on0.queue_url and on1.mapping_uuid == on0.mapping_uuid
     assert aws.subscriptions(shard0) == []
     _assert_follower(aws, on1, "acct-1")
@@ -685,19 +688,6 @@ def test_create_follower_makes_what_ensure_follower_makes_one_call_each(aws: Aws
     assert fan.followers.ensure_follower(GROUP, "acct-1", topic) == created
     writes = [name for name in calls if not name.startswith(("Get", "List"))]
     assert writes == ["PutMetricAlarm"]  # PutMetricAlarm is always made (it overwrites)
-
-
-def test_create_follower_hands_a_queue_already_there_to_ensure_follower(aws: Aws) -> None:
-    """A queue that exists with other attributes (here: its policy names another shard) is
-    converged as ``ensure_follower`` converges it, not duplicated or left as it was."""
-    fan = aws.fanout()
-    shard0 = fan.topics.ensure_group_topic(GROUP, 0).topic_arn
-    shard1 = fan.topics.ensure_group_topic(GROUP, 1).topic_arn
-    on0 = fan.followers.ensure_follower(GROUP, "acct-1", shard0)
-    on1 = fan.followers.create_follower(GROUP, "acct-1", shard1)
-    assert on1.queue_url == on0.queue_url and on1.mapping_uuid == on0.mapping_uuid
-    assert aws.subscriptions(shard0) == []
-    _assert_follower(aws, on1, "acct-1")
 
 
 def test_create_follower_needs_the_executor_name(aws: Aws, failures: list[str]) -> None:

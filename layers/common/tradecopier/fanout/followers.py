@@ -145,13 +145,7 @@ class FollowerQueues:
             mapping_uuid = self._create_mapping(queue_arn, tags)
         self._ensure_dlq_alarm(group_id, account_id)
         return FollowerResources(
-            queue_url=queue_url,
-            queue_arn=queue_arn,
-            dlq_url=dlq_url,
-            dlq_arn=dlq_arn,
-            topic_arn=topic_arn,
-            subscription_arn=subscription_arn,
-            mapping_uuid=mapping_uuid,
+            queue_url, queue_arn, dlq_url, dlq_arn, topic_arn, subscription_arn, mapping_uuid
         )
 
     def _create_queue(
