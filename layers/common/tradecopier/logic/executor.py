@@ -145,7 +145,11 @@ def copy_event(
     accepted = delivery.accepted
     event_id = accepted.event.event_id
     inputs = store.load_copy_inputs(
-        delivery.group_id, delivery.account_id, event_id, _leader_order_id(accepted)
+        delivery.group_id,
+        delivery.account_id,
+        event_id,
+        _leader_order_id(accepted),
+        placed=copy_order_id(accepted) is not None,  # 4 keys, not 5: its record is the link item
     )
     if not inputs.event_found:
         # Ingest answered 503 and removed the record (publish looked failed but went through).
